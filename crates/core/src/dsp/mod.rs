@@ -1,0 +1,4 @@
+//! Small composable DSP pieces shared by every voice and the mixer.
+
+pub mod crossfade;
+pub mod envelope;

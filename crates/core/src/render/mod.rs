@@ -1,0 +1,1 @@
+//! The step scheduler/mixer and file output.

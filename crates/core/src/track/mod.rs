@@ -1,0 +1,3 @@
+//! The session-track JSON model: loading, aliases, validation.
+
+pub mod params;

@@ -1,0 +1,1 @@
+//! Real-time playback (see the playback issue).
