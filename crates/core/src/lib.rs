@@ -12,6 +12,7 @@
 
 pub mod dsp;
 pub mod error;
+pub mod measure;
 pub mod noise;
 pub mod render;
 pub mod source;
