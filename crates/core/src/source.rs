@@ -26,4 +26,19 @@ pub trait Source: Send {
         let f = (seconds.max(0.0) * self.sample_rate() as f64).round() as u64;
         self.seek(f);
     }
+
+    /// Number of steps (session tracks); 0 for sources without steps (MIDI).
+    fn step_count(&self) -> usize {
+        0
+    }
+
+    /// Index of the step playing at the current position, if the source has steps.
+    fn current_step(&self) -> Option<usize> {
+        None
+    }
+
+    /// Start frame of step `index`, if the source has steps.
+    fn step_start_frame(&self, _index: usize) -> Option<u64> {
+        None
+    }
 }
