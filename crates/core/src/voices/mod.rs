@@ -8,6 +8,11 @@
 use crate::error::TrackError;
 use crate::track::params::Params;
 
+pub mod binaural;
+mod common;
+pub mod isochronic;
+mod stereo_tone;
+
 /// Carrier phases in cycles (`[0, 1)`) of the two oscillators a voice carries across a step
 /// boundary: left/right carriers (binaural, isochronic, QAM) or lower/upper tone (monaural).
 pub type CarrierPhases = [f64; 2];
@@ -77,18 +82,30 @@ impl SynthKind {
         ("binaural_beat", SynthKind::BinauralBeat),
         ("isochronic_tone", SynthKind::IsochronicTone),
         ("qam_beat", SynthKind::QamBeat),
-        ("monaural_beat_stereo_amps", SynthKind::MonauralBeatStereoAmps),
+        (
+            "monaural_beat_stereo_amps",
+            SynthKind::MonauralBeatStereoAmps,
+        ),
         ("noise_swept_notch", SynthKind::NoiseSweptNotch),
         ("noise", SynthKind::NoiseSweptNotch),
         ("stereo_am_independent", SynthKind::StereoAmIndependent),
         ("wave_shape_stereo_am", SynthKind::WaveShapeStereoAm),
         ("rhythmic_waveshaping", SynthKind::RhythmicWaveshaping),
-        ("spatial_angle_modulation", SynthKind::SpatialAngleModulation),
+        (
+            "spatial_angle_modulation",
+            SynthKind::SpatialAngleModulation,
+        ),
         ("subliminal_encode", SynthKind::SubliminalEncode),
         ("dual_pulse_binaural", SynthKind::DualPulseBinaural),
         ("hybrid_qam_monaural_beat", SynthKind::HybridQamMonauralBeat),
-        ("spatial_angle_modulation_monaural_beat", SynthKind::SpatialAngleModulationMonauralBeat),
-        ("spatial_angle_modulation_sam2", SynthKind::SpatialAngleModulationSam2),
+        (
+            "spatial_angle_modulation_monaural_beat",
+            SynthKind::SpatialAngleModulationMonauralBeat,
+        ),
+        (
+            "spatial_angle_modulation_sam2",
+            SynthKind::SpatialAngleModulationSam2,
+        ),
         ("noise_generator", SynthKind::NoiseGenerator),
     ];
 
@@ -99,7 +116,10 @@ impl SynthKind {
             Some(b) => (b, true),
             None => (name, false),
         };
-        let kind = Self::ALL.iter().find(|(n, _)| *n == base).map(|(_, k)| *k)?;
+        let kind = Self::ALL
+            .iter()
+            .find(|(n, _)| *n == base)
+            .map(|(_, k)| *k)?;
         if kind == SynthKind::SubliminalEncode && transition {
             return None; // no transition variant exists
         }
@@ -121,7 +141,11 @@ impl SynthKind {
 
     /// Canonical base name.
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(_, k)| *k == self).map(|(n, _)| *n).unwrap_or("?")
+        Self::ALL
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
     }
 
     /// Comma-separated list of every known function name (for error messages).
@@ -145,10 +169,20 @@ pub fn build_voice(
     params: &Params,
     ctx: &VoiceContext,
 ) -> Result<Box<dyn Voice>, TrackError> {
-    let _ = (transition, ctx);
-    Err(TrackError::Unsupported {
-        file: params.file.to_string(),
-        path: params.path.clone(),
-        name: kind.name().to_string(),
+    Ok(match kind {
+        SynthKind::BinauralBeat => Box::new(binaural::Binaural::new(params, transition, ctx)?),
+        SynthKind::IsochronicTone => {
+            Box::new(isochronic::Isochronic::new(params, transition, ctx)?)
+        }
+        SynthKind::NoiseSweptNotch => {
+            return crate::noise::build_noise_voice(transition, params, ctx);
+        }
+        _ => {
+            return Err(TrackError::Unsupported {
+                file: params.file.to_string(),
+                path: params.path.clone(),
+                name: kind.name().to_string(),
+            });
+        }
     })
 }
