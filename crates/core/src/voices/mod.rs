@@ -11,6 +11,8 @@ use crate::track::params::Params;
 pub mod binaural;
 mod common;
 pub mod isochronic;
+pub mod monaural;
+pub mod qam;
 mod stereo_tone;
 
 /// Carrier phases in cycles (`[0, 1)`) of the two oscillators a voice carries across a step
@@ -173,6 +175,10 @@ pub fn build_voice(
         SynthKind::BinauralBeat => Box::new(binaural::Binaural::new(params, transition, ctx)?),
         SynthKind::IsochronicTone => {
             Box::new(isochronic::Isochronic::new(params, transition, ctx)?)
+        }
+        SynthKind::QamBeat => Box::new(qam::Qam::new(params, transition, ctx)?),
+        SynthKind::MonauralBeatStereoAmps => {
+            Box::new(monaural::Monaural::new(params, transition, ctx)?)
         }
         SynthKind::NoiseSweptNotch => {
             return crate::noise::build_noise_voice(transition, params, ctx);
