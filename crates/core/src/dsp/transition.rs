@@ -375,6 +375,31 @@ impl<'a> ParamReader<'a> {
         self.check(key, v, |x| x >= 0.0, "must be a finite number >= 0")
     }
 
+    /// Like [`ParamReader::non_negative`] with explicit transition key names.
+    pub fn non_negative_keys(
+        &self,
+        start: &str,
+        end: &str,
+        base: &str,
+        default: f64,
+    ) -> Result<Lerp, TrackError> {
+        let v = self.keys(start, end, base, default)?;
+        let bad = |x: f64| x < 0.0;
+        if bad(v.start) || bad(v.end) {
+            let key = if !self.transition {
+                base
+            } else if bad(v.start) {
+                if self.p.has(start) { start } else { base }
+            } else if self.p.has(end) {
+                end
+            } else {
+                start
+            };
+            return Err(self.p.error(key, "must be a finite number >= 0"));
+        }
+        Ok(v)
+    }
+
     /// A parameter that must lie in `[lo, hi]`.
     pub fn in_range(&self, key: &str, default: f64, lo: f64, hi: f64) -> Result<Lerp, TrackError> {
         let v = self.num(key, default)?;

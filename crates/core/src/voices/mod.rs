@@ -8,11 +8,13 @@
 use crate::error::TrackError;
 use crate::track::params::Params;
 
+pub mod am;
 pub mod binaural;
 mod common;
 pub mod isochronic;
 pub mod monaural;
 pub mod qam;
+pub mod spatial;
 mod stereo_tone;
 
 /// Carrier phases in cycles (`[0, 1)`) of the two oscillators a voice carries across a step
@@ -179,6 +181,18 @@ pub fn build_voice(
         SynthKind::QamBeat => Box::new(qam::Qam::new(params, transition, ctx)?),
         SynthKind::MonauralBeatStereoAmps => {
             Box::new(monaural::Monaural::new(params, transition, ctx)?)
+        }
+        SynthKind::StereoAmIndependent => {
+            Box::new(am::AmVoice::stereo_am_independent(params, transition, ctx)?)
+        }
+        SynthKind::WaveShapeStereoAm => {
+            Box::new(am::AmVoice::wave_shape_stereo_am(params, transition, ctx)?)
+        }
+        SynthKind::RhythmicWaveshaping => {
+            Box::new(am::AmVoice::rhythmic_waveshaping(params, transition, ctx)?)
+        }
+        SynthKind::SpatialAngleModulation => {
+            Box::new(spatial::SpatialAngle::new(params, transition, ctx)?)
         }
         SynthKind::NoiseSweptNotch => {
             return crate::noise::build_noise_voice(transition, params, ctx);
