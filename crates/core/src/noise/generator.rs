@@ -9,11 +9,13 @@
 //! Any sample depends on two frames only, so `seek` is O(1) and output does not depend on block
 //! sizes.
 //!
-//! The spectral coefficients are uniform (16 bits each, four per random word: cheap), not
-//! Gaussian; every output sample is a weighted sum of thousands of them, so it is Gaussian for
-//! all practical purposes (central limit theorem), and its tails are *lighter* than Gaussian:
-//! a linear combination of independent uniforms is strictly sub-Gaussian, so
-//! `P(|x| > k * rms) <= 2 * exp(-k^2 / 2)` holds exactly. [`PEAK_SIGMAS`] relies on that.
+//! The spectral coefficients above the lowest 32 bins are uniform (16 bits each, four per
+//! random word: cheap), not Gaussian; every output sample is a weighted sum of thousands of
+//! them, so it is Gaussian for all practical purposes (central limit theorem). The lowest bins,
+//! which dominate brown-like colours, are true Gaussians (Box-Muller). Tails are never heavier
+//! than Gaussian: a linear combination of independent uniforms and Gaussians is strictly
+//! sub-Gaussian, so `P(|x| > k * rms) <= 2 * exp(-k^2 / 2)` holds exactly. [`PEAK_SIGMAS`]
+//! relies on that.
 
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner};
@@ -35,6 +37,9 @@ pub const PEAK_SIGMAS: f64 = 6.5;
 pub const NOISE_RMS: f64 = 1.0 / PEAK_SIGMAS;
 
 const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Bins `0..GAUSS_BINS` (up to ~170 Hz at 44.1 kHz) use Gaussian values, the rest uniform ones.
+const GAUSS_BINS: usize = 32;
 
 /// splitmix64 output function.
 #[inline(always)]
@@ -157,12 +162,31 @@ impl ColoredNoise {
                 .wrapping_add(ch as u64)
                 .wrapping_add(GOLDEN)));
         const C: f32 = 32767.5;
+        // The lowest bins get true Gaussian values (Box-Muller, same variance as the
+        // uniforms): for brown-ish colours they carry most of the power, and uniform
+        // amplitudes there would give a platykurtic, non-Gaussian signal.
+        let sd = ((65536.0f64 * 65536.0 - 1.0) / 12.0).sqrt();
+        for (i, (bin, m)) in self
+            .spec
+            .iter_mut()
+            .zip(&self.mag)
+            .enumerate()
+            .take(GAUSS_BINS)
+        {
+            let r = mix(base ^ mix(i as u64 + 1));
+            let u1 = ((r >> 32) as f64 + 0.5) / 4294967296.0;
+            let u2 = (r & 0xffff_ffff) as f64 / 4294967296.0;
+            let rad = sd * (-2.0 * u1.ln()).sqrt();
+            let (s, c) = (std::f64::consts::TAU * u2).sin_cos();
+            *bin = Complex::new((rad * c) as f32 * m, (rad * s) as f32 * m);
+        }
         // Four 16-bit uniforms per word: re/im of two bins.
         for (j, (bins, mags)) in self
             .spec
             .chunks_exact_mut(2)
             .zip(self.mag.chunks_exact(2))
             .enumerate()
+            .skip(GAUSS_BINS / 2)
         {
             let r = mix(base.wrapping_add((j as u64 + 1).wrapping_mul(GOLDEN)));
             let u = |sh: u32| ((r >> sh) & 0xffff) as f32 - C;
@@ -291,7 +315,13 @@ mod tests {
         let beyond =
             l.iter().filter(|x| (x.abs() as f64) > 2.0 * sigma).count() as f64 / l.len() as f64;
         assert!((beyond - 0.0455).abs() < 0.003, "P(|x|>2s) = {beyond}");
-        let k = l.iter().map(|x| (*x as f64 / sigma).powi(4)).sum::<f64>() / l.len() as f64;
-        assert!((k - 3.0).abs() < 0.1, "kurtosis {k}");
+        let kurt = |x: &[f32]| {
+            let s = measure::rms(x);
+            x.iter().map(|v| (*v as f64 / s).powi(4)).sum::<f64>() / x.len() as f64
+        };
+        assert!((kurt(&l) - 3.0).abs() < 0.1, "kurtosis {}", kurt(&l));
+        // Brown: most power sits in the lowest bins, which must be Gaussian too.
+        let (b, _) = render(&ColorSpec::named("brown").unwrap(), 5, 44100 * 120);
+        assert!((kurt(&b) - 3.0).abs() < 0.3, "brown kurtosis {}", kurt(&b));
     }
 }
