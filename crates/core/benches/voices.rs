@@ -14,16 +14,56 @@ const SR: u32 = 44100;
 const BLOCK: usize = 8192;
 
 const CASES: &[(&str, &str, &str)] = &[
-    ("binaural", "binaural_beat", r#"{"ampL": 0.5, "ampR": 0.5, "baseFreq": 200, "beatFreq": 10}"#),
-    ("isochronic", "isochronic_tone", r#"{"ampL": 0.2, "ampR": 0.2, "baseFreq": 400, "beatFreq": 10}"#),
-    ("qam", "qam_beat", r#"{"ampL": 0.2, "ampR": 0.2, "baseFreqL": 300, "baseFreqR": 310, "qamAmFreqL": 10, "qamAmFreqR": 10, "qamAmDepthL": 0.3, "qamAmDepthR": 0.3}"#),
-    ("monaural", "monaural_beat_stereo_amps", r#"{"baseFreq": 220, "beatFreq": 8}"#),
-    ("binaural_transition", "binaural_beat_transition", r#"{"startBaseFreq": 200, "endBaseFreq": 180, "startBeatFreq": 10, "endBeatFreq": 6}"#),
-    ("binaural_tremolo_wobble", "binaural_beat", r#"{"ampOscDepthL": 0.3, "ampOscFreqL": 2, "phaseOscFreq": 0.5, "phaseOscRange": 0.5}"#),
-    ("binaural_vibrato", "binaural_beat", r#"{"freqOscRangeL": 4, "freqOscFreqL": 0.5}"#),
-    ("isochronic_transition", "isochronic_tone_transition", r#"{"startBaseFreq": 400, "endBaseFreq": 300, "startBeatFreq": 10, "endBeatFreq": 4}"#),
-    ("qam_transition", "qam_beat_transition", r#"{"startBaseFreqL": 300, "endBaseFreqL": 200, "startQamAmFreqL": 10, "endQamAmFreqL": 4}"#),
-    ("monaural_transition", "monaural_beat_stereo_amps_transition", r#"{"startBaseFreq": 220, "endBaseFreq": 180}"#),
+    (
+        "binaural",
+        "binaural_beat",
+        r#"{"ampL": 0.5, "ampR": 0.5, "baseFreq": 200, "beatFreq": 10}"#,
+    ),
+    (
+        "isochronic",
+        "isochronic_tone",
+        r#"{"ampL": 0.2, "ampR": 0.2, "baseFreq": 400, "beatFreq": 10}"#,
+    ),
+    (
+        "qam",
+        "qam_beat",
+        r#"{"ampL": 0.2, "ampR": 0.2, "baseFreqL": 300, "baseFreqR": 310, "qamAmFreqL": 10, "qamAmFreqR": 10, "qamAmDepthL": 0.3, "qamAmDepthR": 0.3}"#,
+    ),
+    (
+        "monaural",
+        "monaural_beat_stereo_amps",
+        r#"{"baseFreq": 220, "beatFreq": 8}"#,
+    ),
+    (
+        "binaural_transition",
+        "binaural_beat_transition",
+        r#"{"startBaseFreq": 200, "endBaseFreq": 180, "startBeatFreq": 10, "endBeatFreq": 6}"#,
+    ),
+    (
+        "binaural_tremolo_wobble",
+        "binaural_beat",
+        r#"{"ampOscDepthL": 0.3, "ampOscFreqL": 2, "phaseOscFreq": 0.5, "phaseOscRange": 0.5}"#,
+    ),
+    (
+        "binaural_vibrato",
+        "binaural_beat",
+        r#"{"freqOscRangeL": 4, "freqOscFreqL": 0.5}"#,
+    ),
+    (
+        "isochronic_transition",
+        "isochronic_tone_transition",
+        r#"{"startBaseFreq": 400, "endBaseFreq": 300, "startBeatFreq": 10, "endBeatFreq": 4}"#,
+    ),
+    (
+        "qam_transition",
+        "qam_beat_transition",
+        r#"{"startBaseFreqL": 300, "endBaseFreqL": 200, "startQamAmFreqL": 10, "endQamAmFreqL": 4}"#,
+    ),
+    (
+        "monaural_transition",
+        "monaural_beat_stereo_amps_transition",
+        r#"{"startBaseFreq": 220, "endBaseFreq": 180}"#,
+    ),
     ("stereo_am_independent", "stereo_am_independent", "{}"),
     ("wave_shape_stereo_am", "wave_shape_stereo_am", "{}"),
     ("rhythmic_waveshaping", "rhythmic_waveshaping", "{}"),
@@ -78,7 +118,9 @@ fn summary() {
         }
         println!("voice {label:<26} {best:7.2} ns/frame wall, {best_cpu:7.2} ns/frame on CPU");
     }
-    println!("binaural + isochronic + qam: {p1:.2} ns/frame on CPU (budget for 4 voices incl. noise: ~16)");
+    println!(
+        "binaural + isochronic + qam: {p1:.2} ns/frame on CPU (budget for 4 voices incl. noise: ~16)"
+    );
 }
 
 fn bench(c: &mut Criterion) {
