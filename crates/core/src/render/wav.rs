@@ -115,7 +115,9 @@ impl Writer {
             WavFormat::Pcm16 => {
                 let mut w16 = self.w.get_i16_writer(interleaved.len() as u32);
                 for &x in interleaved {
-                    w16.write_sample((x.clamp(-1.0, 1.0) * 32767.0).round() as i16);
+                    // Round half away from zero without a libm call (`as` saturates).
+                    let v = x.clamp(-1.0, 1.0) * 32767.0;
+                    w16.write_sample((v + 0.5f32.copysign(v)) as i16);
                 }
                 w16.flush()
             }
