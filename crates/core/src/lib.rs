@@ -13,8 +13,10 @@
 pub mod dsp;
 pub mod error;
 pub mod measure;
+pub mod midi;
 pub mod noise;
 pub mod render;
+pub mod reverb;
 pub mod source;
 pub mod track;
 pub mod voices;
