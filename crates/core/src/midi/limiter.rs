@@ -27,6 +27,8 @@ pub struct Limiter {
     min_gain: f32,
     min_val: f32,
     min_pos: usize,
+    ri: usize,
+    si: usize,
 }
 
 impl Limiter {
@@ -48,6 +50,8 @@ impl Limiter {
             min_gain: 1.0,
             min_val: 1.0,
             min_pos: 0,
+            ri: 0,
+            si: 0,
         };
         s.reset();
         s
@@ -75,6 +79,8 @@ impl Limiter {
         self.min_gain = 1.0;
         self.min_val = 1.0;
         self.min_pos = 0;
+        self.ri = 0;
+        self.si = 0;
     }
 
     /// Processes interleaved stereo in place: each output frame is the input frame `latency()`
@@ -91,7 +97,9 @@ impl Limiter {
             } else {
                 1.0
             };
-            self.req[self.pos % (l + 1)] = g;
+            // Ring indices without division: `ri` cycles over l + 1 slots, `si` over l.
+            let ri = self.ri;
+            self.req[ri] = g;
             // Running minimum over the last l + 1 frames; rescan only when the minimum's most
             // recent occurrence leaves the window.
             if g <= self.min_val {
@@ -100,7 +108,7 @@ impl Limiter {
             } else if self.pos - self.min_pos > l {
                 self.min_val = f32::INFINITY;
                 for back in 0..=l.min(self.pos) {
-                    let v = self.req[(self.pos - back) % (l + 1)];
+                    let v = self.req[(ri + l + 1 - back) % (l + 1)];
                     if v < self.min_val {
                         self.min_val = v;
                         self.min_pos = self.pos - back;
@@ -115,7 +123,7 @@ impl Limiter {
                 self.last + (m - self.last) * self.release
             };
             self.last = r;
-            let si = self.pos % l;
+            let si = self.si;
             self.sum += r as f64 - self.smooth[si] as f64;
             self.smooth[si] = r;
             self.since_resum += 1;
@@ -123,18 +131,20 @@ impl Limiter {
                 self.sum = self.smooth.iter().map(|&v| v as f64).sum();
                 self.since_resum = 0;
             }
-            // Each smoothed value is <= the delayed frame's own required gain; the float mean
-            // could round just above their minimum, so clamp to it.
-            let gain =
-                ((self.sum / l as f64) as f32).min(self.req[(self.pos + 1) % (l + 1)].max(0.0));
+            // The delayed frame entered l frames ago: its required gain sits in the slot after
+            // `ri`. Each smoothed value is <= it; the float mean could round just above, so clamp.
+            let oldest = if ri == l { 0 } else { ri + 1 };
+            let gain = ((self.sum / l as f64) as f32).min(self.req[oldest].max(0.0));
             self.min_gain = self.min_gain.min(gain);
-            let di = (self.pos % l) * 2;
+            let di = 2 * si;
             let (x0, x1) = (self.delay[di], self.delay[di + 1]);
             self.delay[di] = if fr[0].is_finite() { fr[0] } else { 0.0 };
             self.delay[di + 1] = if fr[1].is_finite() { fr[1] } else { 0.0 };
             fr[0] = x0 * gain;
             fr[1] = x1 * gain;
             self.pos += 1;
+            self.ri = if ri == l { 0 } else { ri + 1 };
+            self.si = if si + 1 == l { 0 } else { si + 1 };
         }
     }
 }

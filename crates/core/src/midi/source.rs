@@ -23,7 +23,7 @@ pub struct MidiOptions {
     /// Convolution reverb settings; `None` turns the reverb off. Default: 100 ms, 30 % wet.
     pub reverb: Option<ReverbConfig>,
     /// Synthesizer master volume (gain staging: chosen so typical files match FluidSynth's
-    /// loudness with its default gain and leave headroom). Default 0.35.
+    /// loudness with its default gain and leave headroom). Default 0.32.
     pub gain: f32,
     /// Limiter ceiling in dBFS (sample peak). Default -1.0, which leaves room for inter-sample
     /// peaks of ordinary music.
@@ -49,7 +49,7 @@ impl Default for MidiOptions {
         MidiOptions {
             sample_rate: 44_100,
             reverb: Some(ReverbConfig::default()),
-            gain: 0.35,
+            gain: 0.32,
             ceiling_db: -1.0,
             silence_db: -90.0,
             max_tail_seconds: 10.0,
