@@ -143,10 +143,10 @@ impl SynthKind {
             .unwrap_or("?")
     }
 
-    /// Comma-separated list of every known function name (for error messages).
+    /// Comma-separated list of every supported function name (for error messages).
     pub fn known_names() -> String {
         let mut v: Vec<String> = Vec::new();
-        for (n, k) in Self::ALL {
+        for (n, k) in Self::ALL.iter().filter(|(_, k)| k.is_supported()) {
             v.push(n.to_string());
             if *k != SynthKind::SubliminalEncode {
                 v.push(format!("{n}_transition"));
