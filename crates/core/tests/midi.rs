@@ -530,3 +530,49 @@ fn blocks_seek_and_parallel_groups_agree() {
     eprintln!("channel groups vs one synth: max |diff| = {max_diff:e}");
     assert!(max_diff < 1e-5, "max diff {max_diff}");
 }
+
+#[test]
+fn file_render_writes_wav_or_leaves_nothing() {
+    use audio_core::midi::render_midi_file;
+    use audio_core::render::wav::WavFormat;
+    let dir = tempfile::tempdir().unwrap();
+    let sf = audio_core::midi::default_soundfont_path();
+    let midi = corpus("01_melody_c_major_scale.mid");
+    let out = dir.path().join("scale.wav");
+    let mut fractions = vec![];
+    let rep = render_midi_file(
+        &midi,
+        &out,
+        &sf,
+        &MidiOptions::default(),
+        WavFormat::Float32,
+        &mut |f| fractions.push(f),
+    )
+    .unwrap();
+    let wav = read_wav(&out);
+    assert_eq!(wav.len() as u64, 2 * rep.frames);
+    let mem = render(&MidiSong::load(&midi).unwrap(), &MidiOptions::default());
+    assert_eq!(wav, mem, "file and memory renders must be identical");
+    assert!(fractions.windows(2).all(|w| w[1] >= w[0]) && fractions.last() == Some(&1.0));
+    assert_eq!(rep.device, "cpu");
+    // Corrupt input: the documented error and no output file.
+    let bad = dir.path().join("bad.mid");
+    std::fs::write(&bad, b"MThd garbage").unwrap();
+    let out2 = dir.path().join("bad.wav");
+    let e = render_midi_file(
+        &bad,
+        &out2,
+        &sf,
+        &MidiOptions::default(),
+        WavFormat::Pcm16,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(e, MidiError::Parse { .. }), "{e}");
+    assert!(!out2.exists());
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        2,
+        "no temporary files left"
+    );
+}

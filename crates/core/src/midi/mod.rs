@@ -22,11 +22,13 @@ use std::path::PathBuf;
 
 mod file;
 mod limiter;
+mod render;
 mod soundfont;
 mod source;
 
 pub use file::{CMD_SYSTEM_RESET, MidiEvent, MidiFormat, MidiSong};
 pub use limiter::Limiter;
+pub use render::{MidiRenderReport, output_path_for, render_midi_file, render_midi_to_vec};
 pub use soundfont::{
     DEFAULT_SOUNDFONT, SOUNDFONT_ENV, cached_soundfonts, default_soundfont_path, load_soundfont,
     soundfont_from_bytes,
@@ -49,6 +51,13 @@ pub enum MidiError {
     /// The SoundFont is corrupt or not an SF2 file.
     #[error("{}: not a valid SoundFont: {reason}", path.display())]
     SoundFont { path: PathBuf, reason: String },
+    /// The output file could not be written (a runtime failure, not bad input).
+    #[error("{}: cannot write output: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// A render option is out of range.
     #[error("invalid MIDI render settings: {0}")]
     Settings(String),
@@ -58,6 +67,11 @@ impl MidiError {
     /// True when a named file does not exist (maps to Python's `FileNotFoundError`).
     pub fn is_not_found(&self) -> bool {
         matches!(self, MidiError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    }
+
+    /// True for errors caused by the inputs (files, settings); false for output failures.
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, MidiError::Write { .. })
     }
 }
 
