@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok, 1 runtime error, 2 bad input (bad arguments, bad track, missing files).
 
 mod config;
+mod midi_cmd;
 mod render_cmd;
 
 use clap::{Parser, Subcommand};
@@ -92,6 +93,8 @@ enum Command {
         #[command(flatten)]
         common: render_cmd::CommonArgs,
     },
+    /// Render MIDI file(s) with a SoundFont to WAV.
+    Midi(midi_cmd::MidiArgs),
     /// Write a default configuration file.
     GenerateConfig {
         /// Where to write it.
@@ -143,6 +146,7 @@ fn main() -> ExitCode {
             &common,
         ),
         Command::GenerateConfig { out } => config::generate(&out),
+        Command::Midi(args) => midi_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 //! map errors to the classes in `audio_engine.errors`.
 
 mod errors;
+mod midi;
 mod session;
 
 use pyo3::prelude::*;
@@ -13,6 +14,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(session::render_sample_wav, m)?)?;
     m.add_function(wrap_pyfunction!(session::render_track, m)?)?;
     m.add_function(wrap_pyfunction!(session::validate_track, m)?)?;
+    m.add_function(wrap_pyfunction!(midi::synthesize_midi, m)?)?;
+    m.add_function(wrap_pyfunction!(midi::batch_synthesize_midi, m)?)?;
+    m.add_function(wrap_pyfunction!(midi::render_midi, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
