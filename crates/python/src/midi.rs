@@ -4,7 +4,8 @@
 use crate::errors::raise;
 use crate::session::Progress;
 use audio_core::midi::{
-    MidiError, MidiOptions, batch_map, default_soundfont_path, output_path_for, render_midi_file, render_midi_to_vec,
+    MidiError, MidiOptions, batch_map, default_soundfont_path, output_path_for, render_midi_file,
+    render_midi_to_vec,
 };
 use audio_core::render::wav::WavFormat;
 use numpy::{PyArray1, PyArrayMethods};
@@ -19,15 +20,33 @@ pub fn midi_error(py: Python<'_>, e: MidiError) -> PyErr {
     let msg = e.to_string();
     match &e {
         MidiError::Io { path, source } | MidiError::Write { path, source } => {
-            let class = if e.is_not_found() { "AudioFileNotFoundError" } else { "AudioIOError" };
-            raise(py, class, (source.raw_os_error().unwrap_or(if e.is_not_found() { 2 } else { 5 }), msg, path.display().to_string()))
+            let class = if e.is_not_found() {
+                "AudioFileNotFoundError"
+            } else {
+                "AudioIOError"
+            };
+            raise(
+                py,
+                class,
+                (
+                    source
+                        .raw_os_error()
+                        .unwrap_or(if e.is_not_found() { 2 } else { 5 }),
+                    msg,
+                    path.display().to_string(),
+                ),
+            )
         }
         _ => raise(py, "MidiError", (msg,)),
     }
 }
 
 fn options(sample_rate: u32, reverb: bool, jobs: usize) -> MidiOptions {
-    let mut o = MidiOptions { sample_rate, channel_groups: jobs.clamp(1, 16), ..MidiOptions::default() };
+    let mut o = MidiOptions {
+        sample_rate,
+        channel_groups: jobs.clamp(1, 16),
+        ..MidiOptions::default()
+    };
     if !reverb {
         o.reverb = None;
     }
@@ -35,7 +54,13 @@ fn options(sample_rate: u32, reverb: bool, jobs: usize) -> MidiOptions {
 }
 
 fn format_of(py: Python<'_>, f: &str) -> PyResult<WavFormat> {
-    WavFormat::parse(f).ok_or_else(|| raise(py, "MidiError", (format!("unknown sample format {f:?} (wav16, wav24, f32)"),)))
+    WavFormat::parse(f).ok_or_else(|| {
+        raise(
+            py,
+            "MidiError",
+            (format!("unknown sample format {f:?} (wav16, wav24, f32)"),),
+        )
+    })
 }
 
 /// Renders one MIDI file to a WAV file; returns the seconds of audio written.
@@ -88,7 +113,13 @@ pub fn batch_synthesize_midi<'py>(
     let sf = soundfont_path.unwrap_or_else(default_soundfont_path);
     let opts = options(sample_rate, reverb, 1);
     std::fs::create_dir_all(&output_dir).map_err(|e| {
-        midi_error(py, MidiError::Write { path: output_dir.clone(), source: e })
+        midi_error(
+            py,
+            MidiError::Write {
+                path: output_dir.clone(),
+                source: e,
+            },
+        )
     })?;
     let total = midi_paths.len().max(1) as u64;
     let progress = Mutex::new((Progress::new(progress), 0u64));
@@ -147,7 +178,9 @@ pub fn render_midi<'py>(
     let mut progress = Progress::new(progress);
     let (samples, _) = py
         .detach(move || {
-            render_midi_to_vec(&midi_path, &sf, &opts, &mut |f| progress.report((f * 1e6) as u64, 1_000_000))
+            render_midi_to_vec(&midi_path, &sf, &opts, &mut |f| {
+                progress.report((f * 1e6) as u64, 1_000_000)
+            })
         })
         .map_err(|e| midi_error(py, e))?;
     let frames = samples.len() / 2;

@@ -35,7 +35,7 @@ pub struct MidiOptions {
     pub max_tail_seconds: f64,
     /// Synthesizer block size in frames (8 to 1024): events take effect at the first synth
     /// block boundary at or after their exact frame, so this is the timing resolution.
-    /// Default 16 (0.36 ms at 44.1 kHz).
+    /// Default 32 (0.73 ms at 44.1 kHz; FluidSynth quantises to 64). 16 costs ~30 % more CPU.
     pub synth_block: usize,
     /// Voices per synthesizer instance (8 to 256). Default 256.
     pub polyphony: usize,
@@ -53,7 +53,7 @@ impl Default for MidiOptions {
             ceiling_db: -1.0,
             silence_db: -90.0,
             max_tail_seconds: 10.0,
-            synth_block: 16,
+            synth_block: 32,
             polyphony: 256,
             channel_groups: 1,
         }
@@ -208,7 +208,7 @@ fn channel_groups(song: &MidiSong, groups: usize) -> Vec<u16> {
 ///
 /// * Every event is applied at its own frame: rendering is split at event frames inside each
 ///   block; the synthesizer then starts the change at its next internal block boundary, so
-///   timing error is below [`MidiOptions::synth_block`] frames (0.36 ms by default).
+///   timing error is below [`MidiOptions::synth_block`] frames (0.73 ms by default).
 /// * After the last event the source keeps rendering the release tail until a 1024-frame
 ///   window is below [`MidiOptions::silence_db`] (reverb included) or
 ///   [`MidiOptions::max_tail_seconds`] have passed; [`Source::total_frames`] is `None` until
