@@ -23,3 +23,8 @@ pub use transport::{
     BLOCK, Command, SendError, Shared, State, Status, Transport, TransportConfig, TransportHandle,
     transport,
 };
+
+// Unit tests count allocations inside `assert_no_alloc` sections (debug builds only).
+#[cfg(all(test, debug_assertions))]
+#[global_allocator]
+static ALLOC_GUARD: assert_no_alloc::AllocDisabler = assert_no_alloc::AllocDisabler;

@@ -865,3 +865,510 @@ fn step_at(src: &dyn Source, count: usize, frame: u64) -> usize {
         .find(|&i| src.step_start_frame(i).is_some_and(|s| s <= frame))
         .unwrap_or(0)
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use audio_core::measure;
+    use std::f64::consts::TAU;
+    use std::sync::atomic::AtomicUsize;
+
+    pub const SR: u32 = 44_100;
+
+    /// Test source: step `i` is a sine of `freqs[i]` Hz (amplitude 0.5), each step `step_len`
+    /// frames; the sample at frame `n` is a pure function of `n` (sample-exact seek).
+    pub struct Sine {
+        pub freqs: Vec<f64>,
+        pub step_len: u64,
+        pub pos: u64,
+        pub drops: Option<Arc<AtomicUsize>>,
+    }
+
+    impl Sine {
+        pub fn new(freqs: &[f64], step_secs: f64) -> Box<Sine> {
+            Box::new(Sine {
+                freqs: freqs.to_vec(),
+                step_len: (step_secs * SR as f64) as u64,
+                pos: 0,
+                drops: None,
+            })
+        }
+        pub fn at(&self, n: u64) -> f32 {
+            let step = ((n / self.step_len) as usize).min(self.freqs.len() - 1);
+            (0.5 * (TAU * self.freqs[step] * n as f64 / SR as f64).sin()) as f32
+        }
+        fn total(&self) -> u64 {
+            self.step_len * self.freqs.len() as u64
+        }
+    }
+
+    impl Drop for Sine {
+        fn drop(&mut self) {
+            if let Some(d) = &self.drops {
+                d.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    impl Source for Sine {
+        fn sample_rate(&self) -> u32 {
+            SR
+        }
+        fn total_frames(&self) -> Option<u64> {
+            Some(self.total())
+        }
+        fn position(&self) -> u64 {
+            self.pos
+        }
+        fn render_block(&mut self, out: &mut [f32]) -> usize {
+            let mut got = 0;
+            for fr in out.chunks_exact_mut(2) {
+                let v = if self.pos < self.total() {
+                    got += 1;
+                    let v = self.at(self.pos);
+                    self.pos += 1;
+                    v
+                } else {
+                    0.0
+                };
+                fr[0] = v;
+                fr[1] = v;
+            }
+            got
+        }
+        fn seek(&mut self, frame: u64) {
+            self.pos = frame.min(self.total());
+        }
+        fn step_count(&self) -> usize {
+            self.freqs.len()
+        }
+        fn current_step(&self) -> Option<usize> {
+            Some(((self.pos / self.step_len) as usize).min(self.freqs.len() - 1))
+        }
+        fn step_start_frame(&self, index: usize) -> Option<u64> {
+            (index < self.freqs.len()).then(|| index as u64 * self.step_len)
+        }
+    }
+
+    fn new_transport() -> (Transport, TransportHandle) {
+        transport(TransportConfig::new(SR))
+    }
+
+    /// Renders `frames` frames in blocks of `chunk`; returns the left channel.
+    fn run(t: &mut Transport, frames: usize, chunk: usize) -> Vec<f32> {
+        let mut out = vec![0.0f32; 2 * frames];
+        for c in out.chunks_mut(2 * chunk) {
+            t.process(c);
+        }
+        for fr in out.chunks_exact(2) {
+            assert_eq!(fr[0], fr[1]);
+        }
+        out.iter().step_by(2).copied().collect()
+    }
+
+    fn fade_len() -> usize {
+        (0.010 * SR as f64).round() as usize
+    }
+
+    fn assert_matches(
+        out: &[f32],
+        range: std::ops::Range<usize>,
+        src: &Sine,
+        src_start: u64,
+        gain: f32,
+    ) {
+        for (k, i) in range.enumerate() {
+            let want = src.at(src_start + k as u64) * gain;
+            assert!(
+                (out[i] - want).abs() < 1e-6,
+                "frame {i}: got {} want {want} (source frame {})",
+                out[i],
+                src_start + k as u64
+            );
+        }
+    }
+
+    #[test]
+    fn play_renders_the_source_after_a_fade_in() {
+        let (mut t, mut h) = new_transport();
+        let reference = Sine::new(&[440.0], 10.0);
+        h.send(Command::SetSource(Sine::new(&[440.0], 10.0)))
+            .unwrap();
+        assert_eq!(
+            run(&mut t, 1000, 128),
+            vec![0.0; 1000],
+            "loaded but not playing: silence"
+        );
+        h.send(Command::Play).unwrap();
+        let out = run(&mut t, SR as usize, 128);
+        let f = fade_len();
+        assert_matches(&out, f..out.len(), &reference, f as u64, 1.0);
+        // The fade-in rises smoothly from 0.
+        assert!(out[0].abs() < 1e-4 && measure::max_step(&out[..f + 10]) < 0.07);
+        let st = h.status();
+        assert_eq!(
+            (st.state, st.position_frames, st.step, st.step_count),
+            (State::Playing, SR as u64, Some(0), 1)
+        );
+        assert_eq!(st.duration_secs, Some(10.0));
+        assert!((measure::dominant_frequency(&out, SR as f64, 20.0, 2000.0) - 440.0).abs() < 0.05);
+    }
+
+    #[test]
+    fn pause_fades_to_silence_and_resume_continues_the_phase() {
+        let (mut t, mut h) = new_transport();
+        let src = Sine::new(&[440.0], 10.0);
+        h.send(Command::SetSource(Sine::new(&[440.0], 10.0)))
+            .unwrap();
+        h.send(Command::Play).unwrap();
+        h.schedule(10_000, Command::Pause).unwrap();
+        h.schedule(30_000, Command::Resume).unwrap();
+        let out = run(&mut t, 50_000, 512);
+        let f = fade_len();
+        // Untouched up to the pause frame, then a fade with no click, then exact silence.
+        assert_matches(&out, f..10_000, &src, f as u64, 1.0);
+        assert!(out[10_000].abs() > 0.0 && measure::max_step(&out[9_000..10_000 + f + 10]) < 0.07);
+        assert!(
+            out[10_000 + f - 1..30_000].iter().all(|v| *v == 0.0),
+            "silent while paused"
+        );
+        // Resume continues at the source frame where the fade ended: phase-continuous.
+        assert_matches(&out, 30_000 + f..50_000, &src, (10_000 + f + f) as u64, 1.0);
+        assert_eq!(h.status().position_frames, (10_000 + f + 20_000) as u64);
+    }
+
+    #[test]
+    fn scheduled_commands_apply_at_their_exact_frame_in_any_block_size() {
+        let make = |chunk: usize| {
+            let (mut t, mut h) = new_transport();
+            h.send(Command::SetSource(Sine::new(&[300.0, 500.0, 700.0], 1.0)))
+                .unwrap();
+            h.send(Command::Play).unwrap();
+            h.schedule(1_001, Command::SetVolume(0.25)).unwrap();
+            h.schedule(5_003, Command::Seek(70_000)).unwrap();
+            h.schedule(9_999, Command::Pause).unwrap();
+            h.schedule(12_345, Command::Play).unwrap();
+            h.schedule(20_000, Command::SkipStep(1)).unwrap();
+            run(&mut t, 30_000, chunk)
+        };
+        let a = make(128);
+        for chunk in [1, 7, 100, 441, 4096] {
+            assert_eq!(make(chunk), a, "block size {chunk}");
+        }
+        // The volume ramp starts exactly at frame 1001.
+        let src = Sine::new(&[300.0, 500.0, 700.0], 1.0);
+        assert_matches(&a, 500..1_001, &src, 500, 1.0);
+        assert!(
+            (a[1_001 + 3 * fade_len()] - src.at(1_001 + 3 * fade_len() as u64) * 0.25).abs() < 1e-6
+        );
+    }
+
+    #[test]
+    fn seek_lands_on_the_requested_frame() {
+        let (mut t, mut h) = new_transport();
+        let src = Sine::new(&[300.0, 500.0, 700.0], 1.0);
+        h.send(Command::SetSource(Sine::new(&[300.0, 500.0, 700.0], 1.0)))
+            .unwrap();
+        h.send(Command::Play).unwrap();
+        h.schedule(20_000, Command::Seek(2 * SR as u64 + 1234))
+            .unwrap();
+        let out = run(&mut t, 40_000, 256);
+        let f = fade_len();
+        // Fade out from 20000 for f frames, jump, fade in for f frames, then exact.
+        assert_matches(&out, f..20_000, &src, f as u64, 1.0);
+        assert_matches(
+            &out,
+            20_000 + 2 * f..40_000,
+            &src,
+            2 * SR as u64 + 1234 + f as u64,
+            1.0,
+        );
+        assert!(
+            measure::max_step(&out[19_000..20_000 + 3 * f]) < 0.07,
+            "no click at the jump"
+        );
+        let tail = &out[20_000 + 2 * f..];
+        assert!((measure::dominant_frequency(tail, SR as f64, 20.0, 2000.0) - 700.0).abs() < 0.5);
+        // Seek while paused applies at once and is reported.
+        h.send(Command::Pause).unwrap();
+        run(&mut t, 1000, 128);
+        h.send(Command::Seek(SR as u64 / 2)).unwrap();
+        run(&mut t, 128, 128);
+        let st = h.status();
+        assert_eq!(
+            (st.state, st.position_frames, st.step),
+            (State::Paused, SR as u64 / 2, Some(0))
+        );
+    }
+
+    #[test]
+    fn skip_step_moves_between_steps_and_clamps() {
+        let (mut t, mut h) = new_transport();
+        h.send(Command::SetSource(Sine::new(&[300.0, 500.0, 700.0], 1.0)))
+            .unwrap();
+        h.send(Command::Play).unwrap();
+        run(&mut t, 10_000, 128);
+        h.send(Command::SkipStep(1)).unwrap();
+        h.send(Command::SkipStep(1)).unwrap(); // during the first skip's fade: counts from its target
+        let out = run(&mut t, 20_000, 128);
+        let st = h.status();
+        assert_eq!(st.step, Some(2), "{st:?}");
+        let tail = &out[2_000..];
+        assert!((measure::dominant_frequency(tail, SR as f64, 20.0, 2000.0) - 700.0).abs() < 0.5);
+        h.send(Command::SkipStep(5)).unwrap(); // clamped to the last step: its start
+        run(&mut t, 2_000, 128);
+        assert_eq!(h.status().step, Some(2));
+        h.send(Command::SkipStep(-1)).unwrap();
+        let out = run(&mut t, 20_000, 128);
+        assert_eq!(h.status().step, Some(1));
+        assert!(
+            (measure::dominant_frequency(&out[2_000..], SR as f64, 20.0, 2000.0) - 500.0).abs()
+                < 0.5
+        );
+        h.send(Command::SkipStep(-9)).unwrap();
+        run(&mut t, 2_000, 128);
+        assert_eq!(h.status().step, Some(0));
+    }
+
+    #[test]
+    fn volume_is_ramped_and_exact() {
+        let (mut t, mut h) = new_transport();
+        let src = Sine::new(&[440.0], 10.0);
+        h.send(Command::SetSource(Sine::new(&[440.0], 10.0)))
+            .unwrap();
+        h.send(Command::Play).unwrap();
+        h.schedule(5_000, Command::SetVolume(0.5)).unwrap();
+        let out = run(&mut t, 20_000, 128);
+        assert_matches(
+            &out,
+            5_000 + fade_len()..20_000,
+            &src,
+            (5_000 + fade_len()) as u64,
+            0.5,
+        );
+        assert!(measure::max_step(&out[4_000..7_000]) < 0.07);
+        assert_eq!(h.status().volume, 0.5);
+    }
+
+    #[test]
+    fn update_track_crossfades_to_the_new_source_at_the_same_position() {
+        let (mut t, mut h) = new_transport();
+        let (a, b) = (Sine::new(&[200.0], 10.0), Sine::new(&[330.0], 10.0));
+        h.send(Command::SetSource(Sine::new(&[200.0], 10.0)))
+            .unwrap();
+        h.send(Command::Play).unwrap();
+        let x = 22_050usize;
+        let xf = 11_025usize;
+        h.schedule(
+            x as u64,
+            Command::Replace {
+                source: Sine::new(&[330.0], 10.0),
+                crossfade_frames: xf as u32,
+                curve: CrossfadeCurve::Linear,
+            },
+        )
+        .unwrap();
+        let out = run(&mut t, 3 * SR as usize, 128);
+        let f = fade_len();
+        assert_matches(&out, f..x, &a, f as u64, 1.0);
+        for i in x..x + xf {
+            let r = (i - x + 1) as f32 / xf as f32;
+            let want = a.at(i as u64) * (1.0 - r) + b.at(i as u64) * r;
+            assert!((out[i] - want).abs() < 1e-5, "frame {i}");
+        }
+        assert_matches(&out, x + xf..out.len(), &b, (x + xf) as u64, 1.0);
+        assert!(
+            (measure::dominant_frequency(&out[x + xf..], SR as f64, 20.0, 2000.0) - 330.0).abs()
+                < 0.05
+        );
+        // The old source was handed back, not dropped on the "audio thread".
+        assert_eq!(h.drain_garbage(), 1);
+        // Parked: a replacement swaps at once, at the same position.
+        h.send(Command::Pause).unwrap();
+        run(&mut t, 1_000, 128);
+        let pos = h.status().position_frames;
+        h.send(Command::Replace {
+            source: Sine::new(&[500.0], 10.0),
+            crossfade_frames: 1000,
+            curve: CrossfadeCurve::Linear,
+        })
+        .unwrap();
+        run(&mut t, 128, 128);
+        assert_eq!(h.status().position_frames, pos);
+    }
+
+    #[test]
+    fn replaced_sources_are_dropped_on_the_control_side() {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counted = |f: f64| {
+            let mut s = Sine::new(&[f], 10.0);
+            s.drops = Some(drops.clone());
+            s
+        };
+        let (mut t, mut h) = new_transport();
+        h.send(Command::SetSource(counted(200.0))).unwrap();
+        h.send(Command::Play).unwrap();
+        run(&mut t, 1_000, 128);
+        h.send(Command::Replace {
+            source: counted(300.0),
+            crossfade_frames: 500,
+            curve: CrossfadeCurve::Linear,
+        })
+        .unwrap();
+        // A second replacement during the crossfade waits, a third one supersedes the second.
+        h.send(Command::Replace {
+            source: counted(400.0),
+            crossfade_frames: 500,
+            curve: CrossfadeCurve::Linear,
+        })
+        .unwrap();
+        h.send(Command::Replace {
+            source: counted(500.0),
+            crossfade_frames: 500,
+            curve: CrossfadeCurve::Linear,
+        })
+        .unwrap();
+        run(&mut t, 5_000, 128);
+        assert_eq!(
+            drops.load(Relaxed),
+            0,
+            "nothing dropped by the transport itself"
+        );
+        assert_eq!(h.drain_garbage(), 3);
+        assert_eq!(drops.load(Relaxed), 3);
+        let out = run(&mut t, SR as usize, 128);
+        assert!((measure::dominant_frequency(&out, SR as f64, 20.0, 2000.0) - 500.0).abs() < 0.05);
+    }
+
+    #[test]
+    fn stop_returns_to_the_start_and_end_of_source_finishes() {
+        let (mut t, mut h) = new_transport();
+        let src = Sine::new(&[300.0, 600.0], 0.5);
+        h.send(Command::SetSource(Sine::new(&[300.0, 600.0], 0.5)))
+            .unwrap();
+        h.send(Command::Play).unwrap();
+        run(&mut t, 30_000, 128);
+        h.send(Command::Stop).unwrap();
+        let out = run(&mut t, 5_000, 128);
+        assert!(out[fade_len() + 128..].iter().all(|v| *v == 0.0));
+        let st = h.status();
+        assert_eq!((st.state, st.position_frames), (State::Stopped, 0));
+        h.send(Command::Play).unwrap();
+        let out = run(&mut t, SR as usize + 1_000, 128);
+        let f = fade_len();
+        assert_matches(&out, f..SR as usize, &src, f as u64, 1.0);
+        assert!(
+            out[SR as usize..].iter().all(|v| *v == 0.0),
+            "silence after the end"
+        );
+        let st = h.status();
+        assert_eq!((st.state, st.position_frames), (State::Finished, SR as u64));
+        // Play after the end starts again from 0.
+        h.send(Command::Play).unwrap();
+        run(&mut t, 1_000, 128);
+        assert_eq!(h.status().position_frames, 1_000);
+    }
+
+    #[test]
+    fn rejects_wrong_rate_and_commands_without_a_source() {
+        let (mut t, mut h) = new_transport();
+        struct Other;
+        impl Source for Other {
+            fn sample_rate(&self) -> u32 {
+                48_000
+            }
+            fn total_frames(&self) -> Option<u64> {
+                None
+            }
+            fn position(&self) -> u64 {
+                0
+            }
+            fn render_block(&mut self, out: &mut [f32]) -> usize {
+                out.fill(0.0);
+                out.len() / 2
+            }
+            fn seek(&mut self, _: u64) {}
+        }
+        assert!(matches!(
+            h.send(Command::SetSource(Box::new(Other))),
+            Err(SendError::SampleRate {
+                source_rate: 48_000,
+                output_rate: SR
+            })
+        ));
+        h.send(Command::Play).unwrap();
+        h.send(Command::Seek(5)).unwrap();
+        assert_eq!(run(&mut t, 256, 128), vec![0.0; 256]);
+        let st = h.status();
+        assert_eq!(
+            (st.state, st.rejected_commands, st.commands_applied),
+            (State::Idle, 2, 2)
+        );
+        for _ in 0..COMMAND_CAPACITY {
+            h.send(Command::Pause).unwrap();
+        }
+        assert!(matches!(
+            h.send(Command::Pause),
+            Err(SendError::QueueFull(_))
+        ));
+    }
+
+    /// No allocation (or free) in `process` across every command, including replacements.
+    #[cfg(debug_assertions)]
+    #[test]
+    fn process_never_allocates() {
+        let (mut t, mut h) = new_transport();
+        let mut out = vec![0.0f32; 2 * 512];
+        let cycle = |t: &mut Transport, out: &mut [f32]| {
+            assert_no_alloc::assert_no_alloc(|| {
+                for _ in 0..20 {
+                    t.process(out);
+                }
+            })
+        };
+        let before = assert_no_alloc::violation_count();
+        h.send(Command::SetSource(Sine::new(&[300.0, 500.0, 700.0], 0.5)))
+            .unwrap();
+        cycle(&mut t, &mut out);
+        let cmds: Vec<Box<dyn Fn() -> Command>> = vec![
+            Box::new(|| Command::Play),
+            Box::new(|| Command::SetVolume(0.3)),
+            Box::new(|| Command::Seek(30_000)),
+            Box::new(|| Command::SkipStep(1)),
+            Box::new(|| Command::SkipStep(-1)),
+            Box::new(|| Command::Replace {
+                source: Sine::new(&[350.0], 2.0),
+                crossfade_frames: 3_000,
+                curve: CrossfadeCurve::EqualPower,
+            }),
+            Box::new(|| Command::Replace {
+                source: Sine::new(&[360.0], 2.0),
+                crossfade_frames: 3_000,
+                curve: CrossfadeCurve::Linear,
+            }),
+            Box::new(|| Command::Pause),
+            Box::new(|| Command::Replace {
+                source: Sine::new(&[370.0], 2.0),
+                crossfade_frames: 3_000,
+                curve: CrossfadeCurve::Linear,
+            }),
+            Box::new(|| Command::Resume),
+            Box::new(|| Command::Stop),
+            Box::new(|| Command::Play),
+            Box::new(|| Command::SetSource(Sine::new(&[380.0], 2.0))),
+            Box::new(|| Command::Play),
+        ];
+        for c in &cmds {
+            h.send(c()).unwrap();
+            cycle(&mut t, &mut out);
+        }
+        assert_eq!(
+            assert_no_alloc::violation_count() - before,
+            0,
+            "allocations on the audio path"
+        );
+        // The guard works: an allocation inside it is counted.
+        assert_no_alloc::assert_no_alloc(|| drop(std::hint::black_box(vec![1u8; 16])));
+        assert!(assert_no_alloc::violation_count() > before);
+    }
+}
