@@ -11,19 +11,39 @@ use std::path::PathBuf;
 pub enum TrackError {
     /// The file is not valid JSON.
     #[error("{file}: JSON syntax error at line {line}, column {column}: {msg}")]
-    Syntax { file: String, line: usize, column: usize, msg: String },
+    Syntax {
+        file: String,
+        line: usize,
+        column: usize,
+        msg: String,
+    },
 
     /// A value has the wrong type, is missing, or is out of range.
     #[error("{file}: {path}: {msg}")]
-    Invalid { file: String, path: String, msg: String },
+    Invalid {
+        file: String,
+        path: String,
+        msg: String,
+    },
 
     /// A voice names a synth function this engine does not know.
     #[error("{file}: {path}: unknown synth function '{name}' (known: {known})")]
-    UnknownFunction { file: String, path: String, name: String, known: String },
+    UnknownFunction {
+        file: String,
+        path: String,
+        name: String,
+        known: String,
+    },
 
     /// A voice names a synth function that exists in the editor but is not implemented yet.
-    #[error("{file}: {path}: synth function '{name}' is not supported yet (use lenient mode to skip it)")]
-    Unsupported { file: String, path: String, name: String },
+    #[error(
+        "{file}: {path}: synth function '{name}' is not supported yet (use lenient mode to skip it)"
+    )]
+    Unsupported {
+        file: String,
+        path: String,
+        name: String,
+    },
 
     /// A file (track, clip, noise preset) could not be read.
     #[error("{}: {source}", path.display())]
@@ -49,7 +69,11 @@ pub enum TrackError {
 impl TrackError {
     /// Shorthand for an [`TrackError::Invalid`] value.
     pub fn invalid(file: &str, path: impl Into<String>, msg: impl Into<String>) -> Self {
-        TrackError::Invalid { file: file.to_string(), path: path.into(), msg: msg.into() }
+        TrackError::Invalid {
+            file: file.to_string(),
+            path: path.into(),
+            msg: msg.into(),
+        }
     }
 
     /// True for errors caused by the input (bad JSON, bad values, unknown functions,

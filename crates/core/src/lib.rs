@@ -10,6 +10,8 @@
 //! * [`noise`]: coloured noise and the swept-notch noise voice.
 //! * [`render`]: the step scheduler/mixer ([`render::SessionSource`]) and file output.
 
+#[cfg(feature = "decode")]
+pub mod decode;
 pub mod dsp;
 pub mod error;
 pub mod measure;

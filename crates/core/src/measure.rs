@@ -67,9 +67,17 @@ fn peak_in(mag: &[f64], df: f64, lo: f64, hi: f64) -> f64 {
 }
 
 fn refine(mag: &[f64], i: usize, df: f64) -> f64 {
-    let (l, c, r) = (mag[i - 1].max(1e-300).ln(), mag[i].max(1e-300).ln(), mag[i + 1].max(1e-300).ln());
+    let (l, c, r) = (
+        mag[i - 1].max(1e-300).ln(),
+        mag[i].max(1e-300).ln(),
+        mag[i + 1].max(1e-300).ln(),
+    );
     let d = l - 2.0 * c + r;
-    let off = if d.abs() > 1e-300 { 0.5 * (l - r) / d } else { 0.0 };
+    let off = if d.abs() > 1e-300 {
+        0.5 * (l - r) / d
+    } else {
+        0.0
+    };
     (i as f64 + off.clamp(-0.5, 0.5)) * df
 }
 
@@ -177,7 +185,10 @@ pub fn spectral_slope_db_per_octave(x: &[f32], sr: f64, lo: f64, hi: f64, exclud
 
 /// Splits interleaved stereo into `(left, right)`.
 pub fn deinterleave(x: &[f32]) -> (Vec<f32>, Vec<f32>) {
-    (x.iter().step_by(2).copied().collect(), x.iter().skip(1).step_by(2).copied().collect())
+    (
+        x.iter().step_by(2).copied().collect(),
+        x.iter().skip(1).step_by(2).copied().collect(),
+    )
 }
 
 #[cfg(test)]
@@ -185,16 +196,25 @@ mod tests {
     use super::*;
 
     fn sine(f: f64, sr: f64, secs: f64) -> Vec<f32> {
-        (0..(sr * secs) as usize).map(|i| (std::f64::consts::TAU * f * i as f64 / sr).sin() as f32).collect()
+        (0..(sr * secs) as usize)
+            .map(|i| (std::f64::consts::TAU * f * i as f64 / sr).sin() as f32)
+            .collect()
     }
 
     #[test]
     fn finds_frequency_to_a_hundredth_of_a_hz() {
         let x = sine(195.0, 44100.0, 5.0);
         assert!((dominant_frequency(&x, 44100.0, 20.0, 2000.0) - 195.0).abs() < 0.01);
-        let y: Vec<f32> = sine(216.0, 44100.0, 5.0).iter().zip(sine(224.0, 44100.0, 5.0)).map(|(a, b)| a + b).collect();
+        let y: Vec<f32> = sine(216.0, 44100.0, 5.0)
+            .iter()
+            .zip(sine(224.0, 44100.0, 5.0))
+            .map(|(a, b)| a + b)
+            .collect();
         let tops = top_frequencies(&y, 44100.0, 20.0, 2000.0, 2);
-        assert!((tops[0] - 216.0).abs() < 0.05 && (tops[1] - 224.0).abs() < 0.05, "{tops:?}");
+        assert!(
+            (tops[0] - 216.0).abs() < 0.05 && (tops[1] - 224.0).abs() < 0.05,
+            "{tops:?}"
+        );
     }
 
     #[test]
@@ -203,7 +223,8 @@ mod tests {
         let x: Vec<f32> = (0..(sr * 10.0) as usize)
             .map(|i| {
                 let t = i as f64 / sr;
-                ((std::f64::consts::TAU * 300.0 * t).sin() * (1.0 + 0.5 * (std::f64::consts::TAU * 6.0 * t).cos())) as f32
+                ((std::f64::consts::TAU * 300.0 * t).sin()
+                    * (1.0 + 0.5 * (std::f64::consts::TAU * 6.0 * t).cos())) as f32
             })
             .collect();
         assert!((modulation_rate(&x, sr, 300.0, 0.5, 40.0) - 6.0).abs() < 0.02);

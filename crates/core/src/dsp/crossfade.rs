@@ -13,7 +13,11 @@ pub enum CrossfadeCurve {
 impl CrossfadeCurve {
     /// Parses the file's `crossfade_curve`: `"equal_power"`, anything else is linear.
     pub fn parse(s: &str) -> Self {
-        if s == "equal_power" { CrossfadeCurve::EqualPower } else { CrossfadeCurve::Linear }
+        if s == "equal_power" {
+            CrossfadeCurve::EqualPower
+        } else {
+            CrossfadeCurve::Linear
+        }
     }
 
     /// `(g_out, g_in)` at position `r` in `[0, 1]`.

@@ -24,7 +24,11 @@ pub struct Envelope {
 impl Envelope {
     /// A flat envelope of 1.0.
     pub fn flat() -> Self {
-        Envelope { segments: Vec::new(), initial: 1.0, max: 1.0 }
+        Envelope {
+            segments: Vec::new(),
+            initial: 1.0,
+            max: 1.0,
+        }
     }
 
     /// Builds a volume envelope of type `kind` with `params` for a step of `frames` samples.
@@ -43,8 +47,11 @@ impl Envelope {
                 Self::from_points(0.0, &[(0, a, 0.0, 1.0), (frames - r, r, 1.0, 0.0)])
             }
             "adsr" => {
-                let (mut a, mut d, mut r) =
-                    (secs(get("attack", 0.01)), secs(get("decay", 0.1)), secs(get("release", 0.1)));
+                let (mut a, mut d, mut r) = (
+                    secs(get("attack", 0.01)),
+                    secs(get("decay", 0.1)),
+                    secs(get("release", 0.1)),
+                );
                 let s = get("sustain_level", 0.8) as f32;
                 if a + d + r > frames && a + d + r > 0 {
                     let k = frames as f64 / (a + d + r) as f64;
@@ -52,7 +59,10 @@ impl Envelope {
                     d = (d as f64 * k).floor() as u64;
                     r = (r as f64 * k).floor() as u64;
                 }
-                Self::from_points(0.0, &[(0, a, 0.0, 1.0), (a, d, 1.0, s), (frames - r, r, s, 0.0)])
+                Self::from_points(
+                    0.0,
+                    &[(0, a, 0.0, 1.0), (a, d, 1.0, s), (frames - r, r, s, 0.0)],
+                )
             }
             "linear_fade" => {
                 let f = secs(get("fade_duration", 0.0)).min(frames);
@@ -82,7 +92,11 @@ impl Envelope {
         } else {
             initial
         };
-        Envelope { segments, initial, max }
+        Envelope {
+            segments,
+            initial,
+            max,
+        }
     }
 
     /// The largest value the envelope takes.
@@ -133,7 +147,12 @@ mod tests {
 
     #[test]
     fn linen_ramps_are_sample_exact() {
-        let e = Envelope::from_spec("linen", &params(&[("attack", 0.01), ("release", 0.02)]), 1000, 1000);
+        let e = Envelope::from_spec(
+            "linen",
+            &params(&[("attack", 0.01), ("release", 0.02)]),
+            1000,
+            1000,
+        );
         // attack 10 samples: i/10
         assert_eq!(e.value_at(0), 0.0);
         assert!((e.value_at(5) - 0.5).abs() < 1e-7);
@@ -146,7 +165,12 @@ mod tests {
 
     #[test]
     fn linen_scales_when_too_long() {
-        let e = Envelope::from_spec("linen", &params(&[("attack", 3.0), ("release", 1.0)]), 2000, 1000);
+        let e = Envelope::from_spec(
+            "linen",
+            &params(&[("attack", 3.0), ("release", 1.0)]),
+            2000,
+            1000,
+        );
         // scaled to 1500 + 500
         assert!((e.value_at(750) - 0.5).abs() < 1e-6);
         assert!((e.value_at(1750) - 0.5).abs() < 1e-6);
@@ -156,7 +180,12 @@ mod tests {
     fn adsr_shape_and_unknown_type() {
         let e = Envelope::from_spec(
             "adsr",
-            &params(&[("attack", 1.0), ("decay", 1.0), ("sustain_level", 0.8), ("release", 2.0)]),
+            &params(&[
+                ("attack", 1.0),
+                ("decay", 1.0),
+                ("sustain_level", 0.8),
+                ("release", 2.0),
+            ]),
             15_000,
             1000,
         );

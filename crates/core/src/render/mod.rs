@@ -1,1 +1,7 @@
-//! The step scheduler/mixer and file output.
+//! The step scheduler/mixer ([`SessionSource`]) and file output ([`wav`]).
+
+mod clip;
+mod session;
+pub mod wav;
+
+pub use session::{MAX_CHUNK, RenderOptions, SessionSource};

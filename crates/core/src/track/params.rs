@@ -32,7 +32,11 @@ pub fn capitalize(key: &str) -> String {
 impl Params {
     /// Wraps a params map read from `path` in `file`.
     pub fn new(map: Map<String, Value>, file: Arc<str>, path: impl Into<String>) -> Self {
-        Params { map, file, path: path.into() }
+        Params {
+            map,
+            file,
+            path: path.into(),
+        }
     }
 
     /// Empty params (every value takes its default).
@@ -63,10 +67,15 @@ impl Params {
     /// Params of a nested object `key` (for example `noise_parameters`), empty if absent.
     pub fn child(&self, key: &str) -> Result<Params, TrackError> {
         match self.get(key) {
-            None => Ok(Params::empty(self.file.clone(), format!("{}.{}", self.path, key))),
-            Some(Value::Object(m)) => {
-                Ok(Params::new(m.clone(), self.file.clone(), format!("{}.{}", self.path, key)))
-            }
+            None => Ok(Params::empty(
+                self.file.clone(),
+                format!("{}.{}", self.path, key),
+            )),
+            Some(Value::Object(m)) => Ok(Params::new(
+                m.clone(),
+                self.file.clone(),
+                format!("{}.{}", self.path, key),
+            )),
             Some(_) => Err(self.error(key, "must be an object")),
         }
     }
@@ -78,13 +87,24 @@ impl Params {
             Some(v) => v,
         };
         let x = match v {
-            Value::Number(n) => n.as_f64().ok_or_else(|| self.error(key, "number out of range"))?,
+            Value::Number(n) => n
+                .as_f64()
+                .ok_or_else(|| self.error(key, "number out of range"))?,
             Value::String(s) => match s.trim().parse::<f64>() {
                 Ok(x) => {
-                    log::debug!("{}.{}: numeric string {:?} read as a number", self.path, key, s);
+                    log::debug!(
+                        "{}.{}: numeric string {:?} read as a number",
+                        self.path,
+                        key,
+                        s
+                    );
                     x
                 }
-                Err(_) => return Err(self.error(key, format!("expected a number, found the string {s:?}"))),
+                Err(_) => {
+                    return Err(
+                        self.error(key, format!("expected a number, found the string {s:?}"))
+                    );
+                }
             },
             Value::Bool(_) => return Err(self.error(key, "expected a number, found a boolean")),
             _ => return Err(self.error(key, "expected a number")),
@@ -113,7 +133,10 @@ impl Params {
     pub fn in_range(&self, key: &str, default: f64, lo: f64, hi: f64) -> Result<f64, TrackError> {
         let x = self.num(key, default)?;
         if !(lo..=hi).contains(&x) {
-            return Err(self.error(key, format!("must be a finite number in [{lo}, {hi}], got {x}")));
+            return Err(self.error(
+                key,
+                format!("must be a finite number in [{lo}, {hi}], got {x}"),
+            ));
         }
         Ok(x)
     }
@@ -179,7 +202,11 @@ mod tests {
 
     fn p(json: &str) -> Params {
         let v: Value = serde_json::from_str(json).unwrap();
-        Params::new(v.as_object().unwrap().clone(), Arc::from("t.json"), "steps[0].voices[0].params")
+        Params::new(
+            v.as_object().unwrap().clone(),
+            Arc::from("t.json"),
+            "steps[0].voices[0].params",
+        )
     }
 
     #[test]
@@ -191,7 +218,10 @@ mod tests {
         assert_eq!(q.num("e", 7.0).unwrap(), 7.0);
         assert_eq!(q.num("zz", 7.0).unwrap(), 7.0);
         let err = q.num("d", 0.0).unwrap_err().to_string();
-        assert!(err.contains("t.json: steps[0].voices[0].params.d: expected a number"), "{err}");
+        assert!(
+            err.contains("t.json: steps[0].voices[0].params.d: expected a number"),
+            "{err}"
+        );
         assert!(q.num("f", 0.0).is_err());
     }
 
@@ -199,7 +229,10 @@ mod tests {
     fn negative_is_rejected_with_path() {
         let q = p(r#"{"beatFreq": -1}"#);
         let err = q.non_negative("beatFreq", 4.0).unwrap_err().to_string();
-        assert_eq!(err, "t.json: steps[0].voices[0].params.beatFreq: must be a finite number >= 0");
+        assert_eq!(
+            err,
+            "t.json: steps[0].voices[0].params.beatFreq: must be a finite number >= 0"
+        );
     }
 
     #[test]

@@ -77,18 +77,30 @@ impl SynthKind {
         ("binaural_beat", SynthKind::BinauralBeat),
         ("isochronic_tone", SynthKind::IsochronicTone),
         ("qam_beat", SynthKind::QamBeat),
-        ("monaural_beat_stereo_amps", SynthKind::MonauralBeatStereoAmps),
+        (
+            "monaural_beat_stereo_amps",
+            SynthKind::MonauralBeatStereoAmps,
+        ),
         ("noise_swept_notch", SynthKind::NoiseSweptNotch),
         ("noise", SynthKind::NoiseSweptNotch),
         ("stereo_am_independent", SynthKind::StereoAmIndependent),
         ("wave_shape_stereo_am", SynthKind::WaveShapeStereoAm),
         ("rhythmic_waveshaping", SynthKind::RhythmicWaveshaping),
-        ("spatial_angle_modulation", SynthKind::SpatialAngleModulation),
+        (
+            "spatial_angle_modulation",
+            SynthKind::SpatialAngleModulation,
+        ),
         ("subliminal_encode", SynthKind::SubliminalEncode),
         ("dual_pulse_binaural", SynthKind::DualPulseBinaural),
         ("hybrid_qam_monaural_beat", SynthKind::HybridQamMonauralBeat),
-        ("spatial_angle_modulation_monaural_beat", SynthKind::SpatialAngleModulationMonauralBeat),
-        ("spatial_angle_modulation_sam2", SynthKind::SpatialAngleModulationSam2),
+        (
+            "spatial_angle_modulation_monaural_beat",
+            SynthKind::SpatialAngleModulationMonauralBeat,
+        ),
+        (
+            "spatial_angle_modulation_sam2",
+            SynthKind::SpatialAngleModulationSam2,
+        ),
         ("noise_generator", SynthKind::NoiseGenerator),
     ];
 
@@ -99,7 +111,10 @@ impl SynthKind {
             Some(b) => (b, true),
             None => (name, false),
         };
-        let kind = Self::ALL.iter().find(|(n, _)| *n == base).map(|(_, k)| *k)?;
+        let kind = Self::ALL
+            .iter()
+            .find(|(n, _)| *n == base)
+            .map(|(_, k)| *k)?;
         if kind == SynthKind::SubliminalEncode && transition {
             return None; // no transition variant exists
         }
@@ -121,13 +136,17 @@ impl SynthKind {
 
     /// Canonical base name.
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(_, k)| *k == self).map(|(n, _)| *n).unwrap_or("?")
+        Self::ALL
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
     }
 
-    /// Comma-separated list of every known function name (for error messages).
+    /// Comma-separated list of every supported function name (for error messages).
     pub fn known_names() -> String {
         let mut v: Vec<String> = Vec::new();
-        for (n, k) in Self::ALL {
+        for (n, k) in Self::ALL.iter().filter(|(_, k)| k.is_supported()) {
             v.push(n.to_string());
             if *k != SynthKind::SubliminalEncode {
                 v.push(format!("{n}_transition"));
