@@ -44,6 +44,10 @@ pub struct PlayerConfig {
     pub crossfade_secs: f64,
     /// Bound on opening the stream.
     pub open_timeout: Duration,
+    /// Start the device at once (default). `false`: the callback only starts running at
+    /// [`Player::start_device`], so commands queued before it apply from output frame 0
+    /// (sample-exact tests on unpaced devices).
+    pub autostart: bool,
 }
 
 impl Default for PlayerConfig {
@@ -55,6 +59,7 @@ impl Default for PlayerConfig {
             fade_secs: 0.010,
             crossfade_secs: 0.5,
             open_timeout: Duration::from_secs(5),
+            autostart: true,
         }
     }
 }
@@ -164,7 +169,7 @@ fn find_device(host: &cpal::Host, name: &str) -> Result<cpal::Device, PlayerErro
 pub struct Player {
     // Field order: the stream (and with it the audio thread and the transport) is dropped
     // first, then the handle frees what the transport handed back.
-    _stream: cpal::Stream,
+    stream: cpal::Stream,
     handle: TransportHandle,
     errors: rtrb::Consumer<cpal::Error>,
     last_error: Option<String>,
@@ -267,7 +272,7 @@ impl Player {
             msg: e.to_string(),
         })?;
         Ok(Player {
-            _stream: stream,
+            stream,
             handle,
             errors,
             last_error: None,
@@ -275,6 +280,14 @@ impl Player {
             channels,
             sample_format: format,
             crossfade_secs: config.crossfade_secs,
+        })
+    }
+
+    /// Starts the device stream (only needed with [`PlayerConfig::autostart`] `false`).
+    pub fn start_device(&mut self) -> Result<(), PlayerError> {
+        self.stream.play().map_err(|e| PlayerError::Open {
+            device: self.device_name.clone(),
+            msg: e.to_string(),
         })
     }
 
