@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok, 1 runtime error, 2 bad input (bad arguments, bad track, missing files).
 
 mod config;
+mod play_cmd;
 mod render_cmd;
 
 use clap::{Parser, Subcommand};
@@ -92,6 +93,10 @@ enum Command {
         #[command(flatten)]
         common: render_cmd::CommonArgs,
     },
+    /// Stream a track to the audio device (keys: p/space, left/right, n/b, +/-, q).
+    Play(play_cmd::PlayArgs),
+    /// List the audio output devices.
+    Devices,
     /// Write a default configuration file.
     GenerateConfig {
         /// Where to write it.
@@ -118,6 +123,15 @@ fn main() -> ExitCode {
         .format_timestamp(None)
         .init();
     let result = match cli.command {
+        Command::Run {
+            path,
+            generate: false,
+            start,
+            common,
+            ..
+        } => play_cmd::run_live(&path, start, common.lenient),
+        Command::Play(args) => play_cmd::play(&args),
+        Command::Devices => play_cmd::devices(),
         Command::Run {
             path,
             generate,

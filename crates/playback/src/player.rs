@@ -102,7 +102,7 @@ pub fn output_devices() -> Result<Vec<DeviceInfo>, PlayerError> {
     let devs = host
         .output_devices()
         .map_err(|e| PlayerError::NoDevice(e.to_string()))?;
-    Ok(devs
+    let mut list: Vec<DeviceInfo> = devs
         .map(|d| {
             let id = d.id().ok();
             DeviceInfo {
@@ -114,7 +114,21 @@ pub fn output_devices() -> Result<Vec<DeviceInfo>, PlayerError> {
                 is_default: id.is_some() && id == default_id,
             }
         })
-        .collect())
+        .collect();
+    // ALSA lists only PCMs with a hint; the default one is always worth showing.
+    if let Some(id) = default_id
+        && !list.iter().any(|d| d.is_default)
+    {
+        list.insert(
+            0,
+            DeviceInfo {
+                id: id.to_string(),
+                name: "Default Audio Device".into(),
+                is_default: true,
+            },
+        );
+    }
+    Ok(list)
 }
 
 fn find_device(host: &cpal::Host, name: &str) -> Result<cpal::Device, PlayerError> {
@@ -194,7 +208,10 @@ impl Player {
             .map(|i| i.to_string())
             .unwrap_or_else(|_| "?".into());
         let default = device.default_output_config().map_err(|e| {
-            let msg = format!("'{device_name}': {e}");
+            let msg = format!(
+                "the default output '{device_name}' cannot be opened ({e}); no sound card or sound \
+                 server is reachable (headless: see the README's ALSA capture recipe)"
+            );
             if config.device.is_none() {
                 PlayerError::NoDevice(msg)
             } else {

@@ -464,7 +464,10 @@ fn missing_device_is_a_clear_error() {
         };
         match Player::open(&cfg) {
             Err(PlayerError::NoDevice(msg)) => {
-                assert!(msg.contains("default"), "{msg}");
+                assert!(
+                    msg.contains("default") && msg.contains("no sound card"),
+                    "{msg}"
+                );
                 println!("default: {}", PlayerError::NoDevice(msg));
             }
             Err(e) => panic!("wrong error: {e:?}"),
