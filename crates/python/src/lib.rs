@@ -1,1 +1,18 @@
+//! The one native extension, `audio_engine._native`, behind the `realtime_backend` and
+//! `rust_audio_engine` Python packages. Bindings only: convert arguments, release the GIL,
+//! map errors to the classes in `audio_engine.errors`.
 
+mod errors;
+mod session;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(session::render_full_wav, m)?)?;
+    m.add_function(wrap_pyfunction!(session::render_sample_wav, m)?)?;
+    m.add_function(wrap_pyfunction!(session::render_track, m)?)?;
+    m.add_function(wrap_pyfunction!(session::validate_track, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -2,3 +2,7 @@
 
 pub mod crossfade;
 pub mod envelope;
+pub mod modulators;
+pub mod osc;
+pub mod shapes;
+pub mod transition;

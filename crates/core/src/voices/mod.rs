@@ -8,6 +8,15 @@
 use crate::error::TrackError;
 use crate::track::params::Params;
 
+pub mod am;
+pub mod binaural;
+mod common;
+pub mod isochronic;
+pub mod monaural;
+pub mod qam;
+pub mod spatial;
+mod stereo_tone;
+
 /// Carrier phases in cycles (`[0, 1)`) of the two oscillators a voice carries across a step
 /// boundary: left/right carriers (binaural, isochronic, QAM) or lower/upper tone (monaural).
 pub type CarrierPhases = [f64; 2];
@@ -164,10 +173,36 @@ pub fn build_voice(
     params: &Params,
     ctx: &VoiceContext,
 ) -> Result<Box<dyn Voice>, TrackError> {
-    let _ = (transition, ctx);
-    Err(TrackError::Unsupported {
-        file: params.file.to_string(),
-        path: params.path.clone(),
-        name: kind.name().to_string(),
+    Ok(match kind {
+        SynthKind::BinauralBeat => Box::new(binaural::Binaural::new(params, transition, ctx)?),
+        SynthKind::IsochronicTone => {
+            Box::new(isochronic::Isochronic::new(params, transition, ctx)?)
+        }
+        SynthKind::QamBeat => Box::new(qam::Qam::new(params, transition, ctx)?),
+        SynthKind::MonauralBeatStereoAmps => {
+            Box::new(monaural::Monaural::new(params, transition, ctx)?)
+        }
+        SynthKind::StereoAmIndependent => {
+            Box::new(am::AmVoice::stereo_am_independent(params, transition, ctx)?)
+        }
+        SynthKind::WaveShapeStereoAm => {
+            Box::new(am::AmVoice::wave_shape_stereo_am(params, transition, ctx)?)
+        }
+        SynthKind::RhythmicWaveshaping => {
+            Box::new(am::AmVoice::rhythmic_waveshaping(params, transition, ctx)?)
+        }
+        SynthKind::SpatialAngleModulation => {
+            Box::new(spatial::SpatialAngle::new(params, transition, ctx)?)
+        }
+        SynthKind::NoiseSweptNotch => {
+            return crate::noise::build_noise_voice(transition, params, ctx);
+        }
+        _ => {
+            return Err(TrackError::Unsupported {
+                file: params.file.to_string(),
+                path: params.path.clone(),
+                name: kind.name().to_string(),
+            });
+        }
     })
 }

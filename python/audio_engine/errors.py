@@ -1,0 +1,49 @@
+"""Exceptions raised by the engine.
+
+Every class derives from :class:`AudioEngineError`, itself a :class:`RuntimeError`, because
+existing callers catch ``RuntimeError`` (the failure type of the original design). The more
+precise classes also derive from the matching built-in type, so ``except ValueError`` and
+``except FileNotFoundError`` work as well.
+"""
+
+
+class AudioEngineError(RuntimeError):
+    """Base class of every engine error (a ``RuntimeError``)."""
+
+
+class TrackFormatError(ValueError, AudioEngineError):
+    """A track definition is invalid: JSON syntax (with line and column), a wrong type, a
+    missing field, a value out of range, or an unknown synth function. The message names the
+    file and the JSON path, e.g. ``t.json: steps[2].voices[0].params.beatFreq: must be a
+    finite number >= 0``."""
+
+
+class AudioDecodeError(ValueError, AudioEngineError):
+    """An audio input file (clip, recording) exists but cannot be decoded."""
+
+
+class MidiError(ValueError, AudioEngineError):
+    """A MIDI file or SoundFont is corrupt or unsupported; the message names the file."""
+
+
+class AudioFileNotFoundError(FileNotFoundError, AudioEngineError):
+    """An input file (track, clip, MIDI, SoundFont) does not exist."""
+
+
+class AudioIOError(OSError, AudioEngineError):
+    """Reading an input or writing an output file failed (other than "not found")."""
+
+
+class DeviceError(AudioEngineError):
+    """No audio output device, or the device failed while playing."""
+
+
+__all__ = [
+    "AudioEngineError",
+    "TrackFormatError",
+    "AudioDecodeError",
+    "MidiError",
+    "AudioFileNotFoundError",
+    "AudioIOError",
+    "DeviceError",
+]

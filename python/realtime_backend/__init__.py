@@ -1,0 +1,41 @@
+"""Session tracks (binaural beats, isochronic tones, noise...): render to WAV or numpy.
+
+The calls existing code makes keep their names and argument order::
+
+    import realtime_backend
+    realtime_backend.render_full_wav(track_json, "out.wav")
+    realtime_backend.render_sample_wav(track_json, "sample.wav")     # first 60 s
+    audio = realtime_backend.render_track(track_json, start=0.0, duration=10.0)
+
+``track_json`` may be a JSON string, a dict, or a path to a track file. Errors are
+:class:`TrackFormatError` (a ``ValueError``), :class:`AudioFileNotFoundError` (a
+``FileNotFoundError``) or :class:`AudioIOError` (an ``OSError``); all are ``RuntimeError`` too.
+"""
+
+from audio_engine._native import (  # noqa: F401
+    render_full_wav,
+    render_sample_wav,
+    render_track,
+    validate_track,
+)
+from audio_engine.errors import (  # noqa: F401
+    AudioDecodeError,
+    AudioEngineError,
+    AudioFileNotFoundError,
+    AudioIOError,
+    DeviceError,
+    TrackFormatError,
+)
+
+__all__ = [
+    "render_full_wav",
+    "render_sample_wav",
+    "render_track",
+    "validate_track",
+    "AudioEngineError",
+    "TrackFormatError",
+    "AudioDecodeError",
+    "AudioFileNotFoundError",
+    "AudioIOError",
+    "DeviceError",
+]

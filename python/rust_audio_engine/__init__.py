@@ -1,0 +1,1 @@
+"""MIDI + SoundFont rendering, waveform pictures and performance analysis."""
