@@ -24,32 +24,71 @@ fn render_bad(json: &str) -> (i32, String, bool) {
     let dir = tempfile::tempdir().unwrap();
     let t = write(dir.path(), "t.json", json);
     let out = dir.path().join("out.wav");
-    let o = bin().arg("render").arg(&t).arg("-o").arg(&out).output().unwrap();
+    let o = bin()
+        .arg("render")
+        .arg(&t)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
     let files = std::fs::read_dir(dir.path()).unwrap().count();
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned(), files > 1)
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+        files > 1,
+    )
 }
 
-const OK_VOICE: &str = r#"{"synth_function_name": "binaural_beat", "params": {"baseFreq": 200, "beatFreq": 10}}"#;
+const OK_VOICE: &str =
+    r#"{"synth_function_name": "binaural_beat", "params": {"baseFreq": 200, "beatFreq": 10}}"#;
 
 #[test]
 fn syntax_error_names_line_and_column() {
-    let (code, err, wrote) = render_bad("{\n  \"global_settings\": {\"sample_rate\": 44100},\n  \"steps\": [,]\n}");
+    let (code, err, wrote) =
+        render_bad("{\n  \"global_settings\": {\"sample_rate\": 44100},\n  \"steps\": [,]\n}");
     assert_eq!(code, 2);
-    assert!(err.contains("t.json") && err.contains("line 3") && err.contains("column"), "{err}");
+    assert!(
+        err.contains("t.json") && err.contains("line 3") && err.contains("column"),
+        "{err}"
+    );
     assert!(!wrote);
 }
 
 #[test]
 fn wrong_type_missing_field_nan_unknown_function() {
     let cases = [
-        (r#"{"global_settings": {"sample_rate": 44100}, "steps": [{"duration": "long", "voices": []}]}"#, "steps[0].duration"),
-        (r#"{"global_settings": {"sample_rate": 44100}, "steps": [{"voices": []}]}"#, "missing field `duration`"),
-        (r#"{"global_settings": {"sample_rate": 44100}, "steps": [{"duration": NaN, "voices": []}]}"#, "line 1"),
-        (r#"{"global_settings": {"sample_rate": 44100}, "steps": [{"duration": 5, "voices": [{"synth_function_name": "warp_drive"}]}]}"#, "unknown synth function 'warp_drive'"),
-        (r#"{"global_settings": {"sample_rate": 1000}, "steps": []}"#, "sample_rate"),
-        (r#"{"global_settings": {"sample_rate": 44100}, "steps": [{"duration": -5, "voices": []}]}"#, "steps[0].duration: must be a finite number >= 0"),
-        (r#"{"global_settings": {"sample_rate": 44100}, "steps": [{"duration": 5, "voices": [{"synth_function_name": "binaural_beat", "params": {"beatFreq": -3}}]}]}"#, "steps[0].voices[0].params.beatFreq"),
-        (r#"{"global_settings": {"sample_rate": 44100}, "steps": [{"duration": 90000, "voices": []}]}"#, "24 h"),
+        (
+            r#"{"global_settings": {"sample_rate": 44100}, "steps": [{"duration": "long", "voices": []}]}"#,
+            "steps[0].duration",
+        ),
+        (
+            r#"{"global_settings": {"sample_rate": 44100}, "steps": [{"voices": []}]}"#,
+            "missing field `duration`",
+        ),
+        (
+            r#"{"global_settings": {"sample_rate": 44100}, "steps": [{"duration": NaN, "voices": []}]}"#,
+            "line 1",
+        ),
+        (
+            r#"{"global_settings": {"sample_rate": 44100}, "steps": [{"duration": 5, "voices": [{"synth_function_name": "warp_drive"}]}]}"#,
+            "unknown synth function 'warp_drive'",
+        ),
+        (
+            r#"{"global_settings": {"sample_rate": 1000}, "steps": []}"#,
+            "sample_rate",
+        ),
+        (
+            r#"{"global_settings": {"sample_rate": 44100}, "steps": [{"duration": -5, "voices": []}]}"#,
+            "steps[0].duration: must be a finite number >= 0",
+        ),
+        (
+            r#"{"global_settings": {"sample_rate": 44100}, "steps": [{"duration": 5, "voices": [{"synth_function_name": "binaural_beat", "params": {"beatFreq": -3}}]}]}"#,
+            "steps[0].voices[0].params.beatFreq",
+        ),
+        (
+            r#"{"global_settings": {"sample_rate": 44100}, "steps": [{"duration": 90000, "voices": []}]}"#,
+            "24 h",
+        ),
     ];
     for (json, want) in cases {
         let (code, err, wrote) = render_bad(json);
@@ -79,7 +118,13 @@ fn unknown_function_lenient_skips_with_warning() {
     );
     let t = write(dir.path(), "t.json", &json);
     let out = dir.path().join("o.wav");
-    let o = bin().args(["render", "--lenient"]).arg(&t).arg("-o").arg(&out).output().unwrap();
+    let o = bin()
+        .args(["render", "--lenient"])
+        .arg(&t)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stderr).contains("not supported yet"));
     let r = hound::WavReader::open(&out).unwrap();
@@ -93,7 +138,17 @@ fn render_window_formats_and_rate() {
     for (fmt, bits) in [("wav16", 16), ("wav24", 24), ("f32", 32)] {
         let out = dir.path().join(format!("o_{fmt}.wav"));
         let o = bin()
-            .args(["render", "--start", "10", "--duration", "2.5", "--rate", "48000", "--format", fmt])
+            .args([
+                "render",
+                "--start",
+                "10",
+                "--duration",
+                "2.5",
+                "--rate",
+                "48000",
+                "--format",
+                fmt,
+            ])
             .arg(&t)
             .arg("-o")
             .arg(&out)
@@ -117,7 +172,12 @@ fn run_generate_writes_output_filename_next_to_json() {
     );
     std::fs::create_dir(dir.path().join("sub")).unwrap();
     let t = write(dir.path(), "t.json", &json);
-    let o = bin().args(["run", "--path"]).arg(&t).args(["--generate", "true"]).output().unwrap();
+    let o = bin()
+        .args(["run", "--path"])
+        .arg(&t)
+        .args(["--generate", "true"])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let r = hound::WavReader::open(dir.path().join("sub/gen.wav")).unwrap();
     assert_eq!(r.duration(), 33075);
@@ -127,7 +187,11 @@ fn run_generate_writes_output_filename_next_to_json() {
 fn generate_config_writes_toml() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("config.toml");
-    let o = bin().args(["generate-config", "--out"]).arg(&out).output().unwrap();
+    let o = bin()
+        .args(["generate-config", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let text = std::fs::read_to_string(&out).unwrap();
     assert!(text.contains("[render]") && text.contains("[playback]"));
@@ -138,7 +202,13 @@ fn failed_write_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
     let t = shared().join("tracks/01_binaural_alpha_10hz.json");
     let out = dir.path().join("missing_dir/out.wav");
-    let o = bin().arg("render").arg(&t).arg("-o").arg(&out).output().unwrap();
+    let o = bin()
+        .arg("render")
+        .arg(&t)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(!out.exists());
 }

@@ -248,6 +248,9 @@ impl Player {
             sample_rate: rate,
             fade_secs: config.fade_secs,
         });
+        // cpal's ALSA worker can run the callback before `play()` (seen with the null device
+        // under load), so "not started" is enforced here: silence, transport clock stopped.
+        handle.shared().hold.store(!config.autostart, Relaxed);
         let (err_tx, errors) = rtrb::RingBuffer::new(32);
         let shared = handle.shared().clone();
         let timeout = Some(config.open_timeout);
@@ -302,6 +305,7 @@ impl Player {
 
     /// Starts the device stream (only needed with [`PlayerConfig::autostart`] `false`).
     pub fn start_device(&mut self) -> Result<(), PlayerError> {
+        self.handle.shared().hold.store(false, Relaxed);
         self.stream.play().map_err(|e| PlayerError::Open {
             device: self.device_name.clone(),
             msg: e.to_string(),
@@ -414,6 +418,17 @@ impl Player {
         Ok(self.handle.schedule(at_output_frame, cmd)?)
     }
 
+    /// Frames the device received before [`Player::start_device`] (silence): where the
+    /// transport's frame 0 lies in a capture of the device output.
+    pub fn held_frames(&self) -> u64 {
+        self.handle.shared().held_frames.load(Relaxed)
+    }
+
+    /// Commands queued and not yet taken by the audio thread.
+    pub fn pending_commands(&self) -> usize {
+        self.handle.pending_commands()
+    }
+
     /// Status snapshot (also frees replaced sources and collects stream errors).
     pub fn status(&mut self) -> Status {
         self.collect_errors();
@@ -487,6 +502,11 @@ where
     let mut scratch = vec![0.0f32; 2 * BLOCK];
     let sh = shared.clone();
     let data_cb = move |data: &mut [T], info: &cpal::OutputCallbackInfo| {
+        if sh.hold.load(Relaxed) {
+            data.fill(T::EQUILIBRIUM);
+            sh.held_frames.fetch_add((data.len() / ch) as u64, Relaxed);
+            return;
+        }
         assert_no_alloc::assert_no_alloc(|| {
             let t0 = Instant::now();
             for chunk in data.chunks_mut(BLOCK * ch) {

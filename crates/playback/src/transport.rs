@@ -149,6 +149,10 @@ pub struct Shared {
     /// Allocations seen inside the audio callback (counted only when the process installs
     /// `assert_no_alloc::AllocDisabler`, in debug builds).
     pub(crate) alloc_violations: AtomicU64,
+    /// Device layer: while set, the callback writes silence without running the transport.
+    pub(crate) hold: AtomicBool,
+    /// Frames written while held (they precede the transport's frame 0 on the device).
+    pub(crate) held_frames: AtomicU64,
 }
 
 impl Shared {
@@ -173,6 +177,8 @@ impl Shared {
             device_delay_ns: AtomicU64::new(0),
             stream_failed: AtomicBool::new(false),
             alloc_violations: AtomicU64::new(0),
+            hold: AtomicBool::new(false),
+            held_frames: AtomicU64::new(0),
         }
     }
 

@@ -26,8 +26,8 @@ const FADE: usize = 441; // 10 ms at 44.1 kHz (PlayerConfig default)
 
 /// Test source shaped like example track 01 (binaural 200 Hz / 10 Hz beat: carriers 195 / 205
 /// Hz) for 20 s, then a 10 s step of 300 Hz / 6 Hz. Each sample is a pure function of its frame
-/// (sample-exact seek), like the engine's sources. (The session-track voices have not landed
-/// yet; `capture_real_track` below plays the real example file once they have.)
+/// (sample-exact seek), like the engine's sources; `capture_real_track` plays the real example
+/// file through the session-track engine.
 #[derive(Clone, Copy)]
 struct Spec {
     base: f64,
@@ -173,8 +173,21 @@ fn run_child(name: &str, conf: impl Fn(&Path) -> String, timeout: Duration) -> P
 }
 
 fn read_capture(dir: &Path) -> Vec<f32> {
+    eprintln!(
+        "child status: {}",
+        std::fs::read_to_string(dir.join("status.txt")).unwrap_or_default()
+    );
+    // Frames the device took before the transport started (see Player::held_frames).
+    let offset: usize =
+        std::fs::read_to_string(dir.join("offset.txt")).map_or(0, |s| s.trim().parse().unwrap());
     let bytes = std::fs::read(dir.join("capture.raw")).expect("capture file");
-    bytes
+    assert!(
+        bytes[..(8 * offset).min(bytes.len())]
+            .iter()
+            .all(|b| *b == 0),
+        "held frames must be silent"
+    );
+    bytes[(8 * offset).min(bytes.len())..]
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect()
@@ -198,6 +211,18 @@ fn play_until(p: &mut Player, frames: u64) {
         p.status()
     );
     let st = p.status();
+    if let Some(dir) = child_dir() {
+        std::fs::write(dir.join("offset.txt"), p.held_frames().to_string()).unwrap();
+        std::fs::write(
+            dir.join("status.txt"),
+            format!(
+                "{st:?}\npending {} error: {:?}",
+                p.pending_commands(),
+                p.last_error()
+            ),
+        )
+        .unwrap();
+    }
     p.check().unwrap();
     assert_eq!(st.alloc_violations, 0, "allocation in the audio callback");
     assert!(st.callbacks > 0);
@@ -516,6 +541,11 @@ fn capture_named_device_at_48k() {
         assert_eq!(p.sample_rate(), 48_000);
         p.start(source(&Spec { sr: 48_000, ..json }), 0.0).unwrap();
         play_until(&mut p, 48_000);
+        let st = p.status();
+        assert!(
+            st.state == State::Playing && st.position_frames >= 48_000 - 480,
+            "{st:?}"
+        );
         return;
     }
     let conf = |d: &Path| {
@@ -529,14 +559,18 @@ fn capture_named_device_at_48k() {
     // The null device defaults to F32 stereo; this checks the 48 kHz render of the carriers.
     let l = left(&cap[2 * 4800..2 * 48_000]);
     let fl = measure::dominant_frequency(&l, 48_000.0, 20.0, 1000.0);
-    assert!((fl - 195.0).abs() < 0.2, "{fl}");
+    let rms: Vec<f64> = cap.chunks(2 * 4800).take(12).map(measure::rms).collect();
+    assert!(
+        (fl - 195.0).abs() < 0.2,
+        "{fl}; {} frames, rms per 0.1 s {rms:?}",
+        cap.len() / 2
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The real example track 01 through the session-track engine: carriers 195 / 205 Hz and the
 /// exact offline render.
 #[test]
-#[ignore = "needs the binaural_beat voice (voices issue); run with --ignored once it has landed"]
 fn capture_real_track() {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),

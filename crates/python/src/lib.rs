@@ -3,6 +3,7 @@
 //! map errors to the classes in `audio_engine.errors`.
 
 mod errors;
+mod playback;
 mod session;
 
 use pyo3::prelude::*;
@@ -13,6 +14,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(session::render_sample_wav, m)?)?;
     m.add_function(wrap_pyfunction!(session::render_track, m)?)?;
     m.add_function(wrap_pyfunction!(session::validate_track, m)?)?;
+    playback::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
