@@ -191,7 +191,17 @@ pub fn play(args: &PlayArgs) -> Result<(), CliError> {
     let stop_at = args
         .duration
         .map(|d| (d.max(0.0) * player.sample_rate() as f64) as u64);
-    run_loop(&mut player, &track, stop_at)
+    let result = run_loop(&mut player, &track, stop_at);
+    let st = player.status();
+    eprintln!(
+        "played {:.1} s on {}: underruns {}, audio-thread load {:.3} % of one core, longest callback {:.0} us",
+        st.output_frames as f64 / st.sample_rate as f64,
+        player.device_name(),
+        st.underruns,
+        100.0 * st.dsp_load,
+        st.max_callback_secs * 1e6
+    );
+    result
 }
 
 /// `run --path T.json --start S` without `--generate true`.
