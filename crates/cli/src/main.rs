@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok, 1 runtime error, 2 bad input (bad arguments, bad track, missing files).
 
 mod config;
+mod midi_cmd;
 mod play_cmd;
 mod render_cmd;
 
@@ -97,6 +98,8 @@ enum Command {
     Play(play_cmd::PlayArgs),
     /// List the audio output devices.
     Devices,
+    /// Render MIDI file(s) with a SoundFont to WAV.
+    Midi(midi_cmd::MidiArgs),
     /// Write a default configuration file.
     GenerateConfig {
         /// Where to write it.
@@ -157,6 +160,7 @@ fn main() -> ExitCode {
             &common,
         ),
         Command::GenerateConfig { out } => config::generate(&out),
+        Command::Midi(args) => midi_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

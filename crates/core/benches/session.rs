@@ -33,7 +33,11 @@ fn ten_voice_variant() -> Track {
 }
 
 fn bench(c: &mut Criterion) {
-    let long = Track::from_path(&shared().join("tracks/08_long_60min_4voices.json"), LoadOptions::default()).unwrap();
+    let long = Track::from_path(
+        &shared().join("tracks/08_long_60min_4voices.json"),
+        LoadOptions::default(),
+    )
+    .unwrap();
     let ten = ten_voice_variant();
     let frames: u64 = 44100 * 10;
     let mut g = c.benchmark_group("session");

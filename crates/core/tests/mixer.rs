@@ -42,7 +42,10 @@ fn seek_equals_full_render() {
         let n = 44100;
         let mut out = vec![0.0f32; 2 * n];
         s.render_block(&mut out);
-        let diff = out.iter().zip(&full[2 * f..2 * (f + n)]).fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+        let diff = out
+            .iter()
+            .zip(&full[2 * f..2 * (f + n)])
+            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
         assert!(diff < 1e-6, "seek to {secs} s: max difference {diff}");
     }
 }
@@ -61,12 +64,20 @@ fn crossfade_linear_has_no_click_and_right_gains() {
     // A sine of amplitude A at f moves at most A*2*pi*f/sr per sample; the sum of two cannot exceed the sum.
     let a = peak(&l) as f64;
     let bound = a * std::f64::consts::TAU * 500.0 / sr * 1.05;
-    assert!((max_step(&l) as f64) <= bound, "largest jump {} > {}", max_step(&l), bound);
+    assert!(
+        (max_step(&l) as f64) <= bound,
+        "largest jump {} > {}",
+        max_step(&l),
+        bound
+    );
     // Half-way (8.5 s) both tones at gain 0.5.
     let mid = chan(&x, 0, sr, 8.4, 8.6);
     let (m, df) = spectrum(&mid, sr, 4);
     let at = |f: f64| m[(f / df).round() as usize];
-    assert!((at(300.0) / at(500.0) - 1.0).abs() < 0.05, "gains at mid-fade differ");
+    assert!(
+        (at(300.0) / at(500.0) - 1.0).abs() < 0.05,
+        "gains at mid-fade differ"
+    );
 }
 
 #[test]

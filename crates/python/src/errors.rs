@@ -28,12 +28,30 @@ pub fn track_error(py: Python<'_>, e: TrackError) -> PyErr {
     let msg = e.to_string();
     match &e {
         TrackError::Io { path, source } => {
-            let class = if source.kind() == std::io::ErrorKind::NotFound { "AudioFileNotFoundError" } else { "AudioIOError" };
-            raise(py, class, (source.raw_os_error().unwrap_or(2), msg, path.display().to_string()))
+            let class = if source.kind() == std::io::ErrorKind::NotFound {
+                "AudioFileNotFoundError"
+            } else {
+                "AudioIOError"
+            };
+            raise(
+                py,
+                class,
+                (
+                    source.raw_os_error().unwrap_or(2),
+                    msg,
+                    path.display().to_string(),
+                ),
+            )
         }
-        TrackError::Write { path, source } => {
-            raise(py, "AudioIOError", (source.raw_os_error().unwrap_or(5), msg, path.display().to_string()))
-        }
+        TrackError::Write { path, source } => raise(
+            py,
+            "AudioIOError",
+            (
+                source.raw_os_error().unwrap_or(5),
+                msg,
+                path.display().to_string(),
+            ),
+        ),
         TrackError::Decode { .. } => raise(py, "AudioDecodeError", (msg,)),
         _ => raise(py, "TrackFormatError", (msg,)),
     }

@@ -3,6 +3,7 @@
 //! map errors to the classes in `audio_engine.errors`.
 
 mod errors;
+mod midi;
 mod playback;
 mod session;
 
@@ -15,6 +16,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(session::render_track, m)?)?;
     m.add_function(wrap_pyfunction!(session::validate_track, m)?)?;
     playback::register(m)?;
+    m.add_function(wrap_pyfunction!(midi::synthesize_midi, m)?)?;
+    m.add_function(wrap_pyfunction!(midi::batch_synthesize_midi, m)?)?;
+    m.add_function(wrap_pyfunction!(midi::render_midi, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

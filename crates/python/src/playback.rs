@@ -33,7 +33,11 @@ fn to_py(py: Python<'_>, f: Failure) -> PyErr {
     match f {
         Failure::Track(e) => track_error(py, e),
         Failure::Device(e) => raise(py, "DeviceError", (e.to_string(),)),
-        Failure::NotPlaying => raise(py, "DeviceError", ("no stream is open: call start_stream() first",)),
+        Failure::NotPlaying => raise(
+            py,
+            "DeviceError",
+            ("no stream is open: call start_stream() first",),
+        ),
     }
 }
 
@@ -46,35 +50,69 @@ struct Slot {
 
 impl Slot {
     fn new(config: PlayerConfig) -> Self {
-        Slot { player: None, config, lenient: false }
+        Slot {
+            player: None,
+            config,
+            lenient: false,
+        }
     }
 
     /// Loads the track, opens the device if needed (at the requested or the track's rate, else
     /// the device's), builds the source at the stream's rate and plays it from `start`.
     fn start(&mut self, input: &TrackInput, start: f64, rate: Option<u32>) -> Result<(), Failure> {
-        let track = input.load(LoadOptions { lenient: self.lenient, allow_long: false })?;
-        let want = rate.or(self.config.sample_rate).unwrap_or(track.sample_rate);
-        if self.player.as_ref().is_some_and(|p| p.sample_rate() != want) {
+        let track = input.load(LoadOptions {
+            lenient: self.lenient,
+            allow_long: false,
+        })?;
+        let want = rate
+            .or(self.config.sample_rate)
+            .unwrap_or(track.sample_rate);
+        if self
+            .player
+            .as_ref()
+            .is_some_and(|p| p.sample_rate() != want)
+        {
             self.player = None;
         }
         if self.player.is_none() {
-            self.player = Some(Core::open(&PlayerConfig { sample_rate: Some(want), ..self.config.clone() })?);
+            self.player = Some(Core::open(&PlayerConfig {
+                sample_rate: Some(want),
+                ..self.config.clone()
+            })?);
         }
         let p = self.player.as_mut().expect("opened above");
-        let src = SessionSource::new(&track, RenderOptions { sample_rate: Some(p.sample_rate()), target_level: None })?;
+        let src = SessionSource::new(
+            &track,
+            RenderOptions {
+                sample_rate: Some(p.sample_rate()),
+                target_level: None,
+            },
+        )?;
         p.start(Box::new(src), start.max(0.0))?;
         Ok(())
     }
 
     fn update(&mut self, input: &TrackInput) -> Result<(), Failure> {
-        let track = input.load(LoadOptions { lenient: self.lenient, allow_long: false })?;
+        let track = input.load(LoadOptions {
+            lenient: self.lenient,
+            allow_long: false,
+        })?;
         let p = self.player.as_mut().ok_or(Failure::NotPlaying)?;
-        let src = SessionSource::new(&track, RenderOptions { sample_rate: Some(p.sample_rate()), target_level: None })?;
+        let src = SessionSource::new(
+            &track,
+            RenderOptions {
+                sample_rate: Some(p.sample_rate()),
+                target_level: None,
+            },
+        )?;
         p.update_track(Box::new(src))?;
         Ok(())
     }
 
-    fn with(&mut self, f: impl FnOnce(&mut Core) -> Result<(), PlayerError>) -> Result<(), Failure> {
+    fn with(
+        &mut self,
+        f: impl FnOnce(&mut Core) -> Result<(), PlayerError>,
+    ) -> Result<(), Failure> {
         let p = self.player.as_mut().ok_or(Failure::NotPlaying)?;
         Ok(f(p)?)
     }
@@ -111,7 +149,11 @@ impl Slot {
 }
 
 /// Runs `f` on the slot with the GIL released, mapping errors.
-fn detached<T: Send>(py: Python<'_>, slot: &Mutex<Slot>, f: impl FnOnce(&mut Slot) -> Result<T, Failure> + Send) -> PyResult<T> {
+fn detached<T: Send>(
+    py: Python<'_>,
+    slot: &Mutex<Slot>,
+    f: impl FnOnce(&mut Slot) -> Result<T, Failure> + Send,
+) -> PyResult<T> {
     py.detach(|| {
         let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
         f(&mut s)
@@ -121,7 +163,10 @@ fn detached<T: Send>(py: Python<'_>, slot: &Mutex<Slot>, f: impl FnOnce(&mut Slo
 
 static DEFAULT: Mutex<Option<Slot>> = Mutex::new(None);
 
-fn default_slot<T: Send>(py: Python<'_>, f: impl FnOnce(&mut Slot) -> Result<T, Failure> + Send) -> PyResult<T> {
+fn default_slot<T: Send>(
+    py: Python<'_>,
+    f: impl FnOnce(&mut Slot) -> Result<T, Failure> + Send,
+) -> PyResult<T> {
     py.detach(|| {
         let mut g = DEFAULT.lock().unwrap_or_else(|e| e.into_inner());
         f(g.get_or_insert_with(|| Slot::new(PlayerConfig::default())))
@@ -201,7 +246,15 @@ pub fn set_volume(py: Python<'_>, x: f32) -> PyResult<()> {
 /// The GUI's volume slider: linear gain clamped to 0..1.
 #[pyfunction]
 pub fn set_master_gain(py: Python<'_>, gain: f32) -> PyResult<()> {
-    default_slot(py, move |s| s.with(|p| p.set_volume(if gain.is_finite() { gain.clamp(0.0, 1.0) } else { 1.0 })))
+    default_slot(py, move |s| {
+        s.with(|p| {
+            p.set_volume(if gain.is_finite() {
+                gain.clamp(0.0, 1.0)
+            } else {
+                1.0
+            })
+        })
+    })
 }
 
 /// Status of the default player as a dict (`state`, `position`, `duration`, `step`, ...).
@@ -224,16 +277,35 @@ pub struct Player {
 impl Player {
     #[new]
     #[pyo3(signature = (device=None, sample_rate=None, buffer_frames=None, crossfade=0.5, lenient=false))]
-    fn new(device: Option<String>, sample_rate: Option<u32>, buffer_frames: Option<u32>, crossfade: f64, lenient: bool) -> Self {
-        let config = PlayerConfig { device, sample_rate, buffer_frames, crossfade_secs: crossfade, ..PlayerConfig::default() };
+    fn new(
+        device: Option<String>,
+        sample_rate: Option<u32>,
+        buffer_frames: Option<u32>,
+        crossfade: f64,
+        lenient: bool,
+    ) -> Self {
+        let config = PlayerConfig {
+            device,
+            sample_rate,
+            buffer_frames,
+            crossfade_secs: crossfade,
+            ..PlayerConfig::default()
+        };
         let mut slot = Slot::new(config);
         slot.lenient = lenient;
-        Player { slot: Mutex::new(slot) }
+        Player {
+            slot: Mutex::new(slot),
+        }
     }
 
     /// Opens the device if needed and plays the track from `start_time`.
     #[pyo3(signature = (track_json, start_time=0.0))]
-    fn start(&self, py: Python<'_>, track_json: &Bound<'_, PyAny>, start_time: f64) -> PyResult<()> {
+    fn start(
+        &self,
+        py: Python<'_>,
+        track_json: &Bound<'_, PyAny>,
+        start_time: f64,
+    ) -> PyResult<()> {
         let input = TrackInput::extract(track_json)?;
         detached(py, &self.slot, move |s| s.start(&input, start_time, None))
     }
@@ -262,7 +334,10 @@ impl Player {
         detached(py, &self.slot, move |s| s.with(|p| p.set_volume(x)))
     }
     fn status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        self.slot.lock().unwrap_or_else(|e| e.into_inner()).status(py)
+        self.slot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .status(py)
     }
     /// Releases the device (idempotent).
     fn close(&self, py: Python<'_>) -> PyResult<()> {

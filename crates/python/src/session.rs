@@ -22,15 +22,30 @@ impl TrackInput {
         let py = obj.py();
         if let Ok(s) = obj.cast::<PyString>() {
             let s: String = s.extract()?;
-            return Ok(if s.trim_start().starts_with('{') { TrackInput::Json(s) } else { TrackInput::Path(PathBuf::from(s)) });
+            return Ok(if s.trim_start().starts_with('{') {
+                TrackInput::Json(s)
+            } else {
+                TrackInput::Path(PathBuf::from(s))
+            });
         }
         if obj.cast::<PyDict>().is_ok() {
-            let text: String = py.import("json")?.getattr("dumps")?.call1((obj,))?.extract()?;
+            let text: String = py
+                .import("json")?
+                .getattr("dumps")?
+                .call1((obj,))?
+                .extract()?;
             return Ok(TrackInput::Json(text));
         }
-        let p: PathBuf = py.import("os")?.getattr("fspath")?.call1((obj,))?.extract().map_err(|_| {
-            pyo3::exceptions::PyTypeError::new_err("track_json must be a JSON string, a dict or a path")
-        })?;
+        let p: PathBuf = py
+            .import("os")?
+            .getattr("fspath")?
+            .call1((obj,))?
+            .extract()
+            .map_err(|_| {
+                pyo3::exceptions::PyTypeError::new_err(
+                    "track_json must be a JSON string, a dict or a path",
+                )
+            })?;
         Ok(TrackInput::Path(p))
     }
 
@@ -38,7 +53,9 @@ impl TrackInput {
     pub fn load(&self, opts: LoadOptions) -> Result<Track, TrackError> {
         match self {
             // In-memory JSON: relative clip paths resolve against the working directory.
-            TrackInput::Json(s) => Track::from_json_str(s, "<track>", Some(PathBuf::from(".")), opts),
+            TrackInput::Json(s) => {
+                Track::from_json_str(s, "<track>", Some(PathBuf::from(".")), opts)
+            }
             TrackInput::Path(p) => Track::from_path(p, opts),
         }
     }
@@ -58,7 +75,11 @@ impl Progress {
     /// Reports `done / total`; takes the GIL only when a callback is set.
     pub fn report(&mut self, done: u64, total: u64) {
         let Some(cb) = &self.cb else { return };
-        let frac = if total == 0 { 1.0 } else { done as f64 / total as f64 };
+        let frac = if total == 0 {
+            1.0
+        } else {
+            done as f64 / total as f64
+        };
         if frac - self.last < 0.01 && frac < 1.0 {
             return;
         }
@@ -83,18 +104,42 @@ fn render_file(
     progress: Option<Py<PyAny>>,
 ) -> PyResult<f64> {
     let input = TrackInput::extract(track)?;
-    let format = WavFormat::parse(format)
-        .ok_or_else(|| crate::errors::raise(py, "TrackFormatError", (format!("unknown sample format {format:?} (wav16, wav24, f32)"),)))?;
+    let format = WavFormat::parse(format).ok_or_else(|| {
+        crate::errors::raise(
+            py,
+            "TrackFormatError",
+            (format!(
+                "unknown sample format {format:?} (wav16, wav24, f32)"
+            ),),
+        )
+    })?;
     check_window(py, start, duration)?;
     let mut progress = Progress::new(progress);
     let result = py.detach(move || -> Result<f64, TrackError> {
-        let track = input.load(LoadOptions { lenient, allow_long: false })?;
-        let mut src = SessionSource::new(&track, RenderOptions { sample_rate: None, target_level })?;
+        let track = input.load(LoadOptions {
+            lenient,
+            allow_long: false,
+        })?;
+        let mut src = SessionSource::new(
+            &track,
+            RenderOptions {
+                sample_rate: None,
+                target_level,
+            },
+        )?;
         let sr = src.sample_rate() as f64;
         src.seek((start * sr).round() as u64);
         let frames = duration.map(|d| (d * sr).round() as u64);
-        let frames = frames.map(|f| f.min(src.total_frames().unwrap_or(0).saturating_sub(src.position())));
-        let n = write_wav(&mut src, &out_path, format, frames, &mut |d, t| progress.report(d, t))?;
+        let frames = frames.map(|f| {
+            f.min(
+                src.total_frames()
+                    .unwrap_or(0)
+                    .saturating_sub(src.position()),
+            )
+        });
+        let n = write_wav(&mut src, &out_path, format, frames, &mut |d, t| {
+            progress.report(d, t)
+        })?;
         Ok(n as f64 / sr)
     });
     result.map_err(|e| track_error(py, e))
@@ -102,11 +147,19 @@ fn render_file(
 
 fn check_window(py: Python<'_>, start: f64, duration: Option<f64>) -> PyResult<()> {
     if !start.is_finite() || start < 0.0 {
-        return Err(crate::errors::raise(py, "TrackFormatError", (format!("start must be a number >= 0, got {start}"),)));
+        return Err(crate::errors::raise(
+            py,
+            "TrackFormatError",
+            (format!("start must be a number >= 0, got {start}"),),
+        ));
     }
     if let Some(d) = duration {
         if !d.is_finite() || d <= 0.0 {
-            return Err(crate::errors::raise(py, "TrackFormatError", (format!("duration must be a number > 0, got {d}"),)));
+            return Err(crate::errors::raise(
+                py,
+                "TrackFormatError",
+                (format!("duration must be a number > 0, got {d}"),),
+            ));
         }
     }
     Ok(())
@@ -124,7 +177,17 @@ pub fn render_full_wav(
     lenient: bool,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<f64> {
-    render_file(py, track_json, out_path, 0.0, None, format, target_level, lenient, progress)
+    render_file(
+        py,
+        track_json,
+        out_path,
+        0.0,
+        None,
+        format,
+        target_level,
+        lenient,
+        progress,
+    )
 }
 
 /// Renders a window (default: the first 60 s) to a WAV file; returns the seconds written.
@@ -142,7 +205,17 @@ pub fn render_sample_wav(
     lenient: bool,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<f64> {
-    render_file(py, track_json, out_path, start_time, Some(duration), format, target_level, lenient, progress)
+    render_file(
+        py,
+        track_json,
+        out_path,
+        start_time,
+        Some(duration),
+        format,
+        target_level,
+        lenient,
+        progress,
+    )
 }
 
 /// Renders to a float32 numpy array of shape (frames, 2).
@@ -161,12 +234,27 @@ pub fn render_track<'py>(
     check_window(py, start, duration)?;
     let samples = py
         .detach(move || -> Result<Vec<f32>, TrackError> {
-            let track = input.load(LoadOptions { lenient, allow_long: false })?;
-            let mut src = SessionSource::new(&track, RenderOptions { sample_rate, target_level })?;
+            let track = input.load(LoadOptions {
+                lenient,
+                allow_long: false,
+            })?;
+            let mut src = SessionSource::new(
+                &track,
+                RenderOptions {
+                    sample_rate,
+                    target_level,
+                },
+            )?;
             let sr = src.sample_rate() as f64;
             src.seek((start * sr).round() as u64);
             let frames = duration.map(|d| (d * sr).round() as u64);
-            let frames = frames.map(|f| f.min(src.total_frames().unwrap_or(0).saturating_sub(src.position())));
+            let frames = frames.map(|f| {
+                f.min(
+                    src.total_frames()
+                        .unwrap_or(0)
+                        .saturating_sub(src.position()),
+                )
+            });
             Ok(render_to_vec(&mut src, frames))
         })
         .map_err(|e| track_error(py, e))?;
@@ -179,10 +267,17 @@ pub fn render_track<'py>(
 /// Validates a track without rendering; returns its length in seconds.
 #[pyfunction]
 #[pyo3(signature = (track_json, *, lenient=false))]
-pub fn validate_track(py: Python<'_>, track_json: &Bound<'_, PyAny>, lenient: bool) -> PyResult<f64> {
+pub fn validate_track(
+    py: Python<'_>,
+    track_json: &Bound<'_, PyAny>,
+    lenient: bool,
+) -> PyResult<f64> {
     let input = TrackInput::extract(track_json)?;
     py.detach(move || -> Result<f64, TrackError> {
-        let track = input.load(LoadOptions { lenient, allow_long: false })?;
+        let track = input.load(LoadOptions {
+            lenient,
+            allow_long: false,
+        })?;
         let src = SessionSource::new(&track, RenderOptions::default())?;
         Ok(src.total_frames().unwrap_or(0) as f64 / src.sample_rate() as f64)
     })

@@ -51,7 +51,7 @@ pub fn rad_to_cycles(x: f64) -> f64 {
     x * (0.5 / std::f64::consts::PI)
 }
 
-/// Chunk length of the vectorized loops (see [`for_chunks`]).
+/// Chunk length of the vectorized loops (see [`chunks`]).
 pub const CHUNK: usize = 64;
 
 /// `0.0, 1.0, ..., 63.0`: sample offsets inside a chunk as exact `f64`, so that
@@ -67,27 +67,53 @@ pub const IDX: [f64; CHUNK] = {
     a
 };
 
-/// Calls `f(nf0, start, len)` for consecutive chunks of at most [`CHUNK`] samples covering
-/// `0..total`, where `nf0 = (n0 + start) as f64` is the absolute index of the chunk's first
-/// sample; the sample `start + i` has the absolute index `nf0 + IDX[i]` (exact).
-#[inline(always)]
-pub fn for_chunks(n0: u64, total: usize, mut f: impl FnMut(f64, usize, usize)) {
-    let mut s = 0;
-    while s < total {
-        let len = CHUNK.min(total - s);
-        f((n0 + s as u64) as f64, s, len);
-        s += len;
-    }
+/// Defines `fn $name(args)` twice: once compiled with AVX2 enabled (x86_64, chosen at run
+/// time when the CPU has it) and once plain. Kernels are `#[inline(always)]` loops that LLVM
+/// vectorizes; AVX2 doubles the `f64` lanes.
+///
+/// Results are bit-identical either way: Rust never contracts `a * b + c` into an FMA, and
+/// every operation used (add, mul, compare/select, bit ops, f64 -> f32) is exactly rounded.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! multiversion {
+    ($(#[$m:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+        $(#[$m])*
+        $vis fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx2")]
+                fn avx2($($arg: $ty),*) $body
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU supports AVX2 (checked just above).
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $body
+        }
+    };
 }
 
-/// Writes `amp * sin(2*pi*(q + n*inc))` for `n = n0..n0+out.len()` (a constant-frequency
-/// sine whose phase at sample `n` is `q + n*inc` cycles).
-pub fn fill_sine(out: &mut [f32], n0: u64, q: f64, inc: f64, amp: f64) {
-    for_chunks(n0, out.len(), |nf0, s, len| {
-        for (o, k) in out[s..s + len].iter_mut().zip(IDX.iter()) {
-            *o = (amp * sin_cycles(q + (nf0 + k) * inc)) as f32;
+/// Chunks of at most [`CHUNK`] samples covering `0..total` from absolute sample `n0`:
+/// yields `(nf0, start, len)` where `nf0 = (n0 + start) as f64`; the sample `start + i` has
+/// the absolute index `nf0 + IDX[i]` (exact), so loops vectorize and stay block-size exact.
+#[inline(always)]
+pub fn chunks(n0: u64, total: usize) -> impl Iterator<Item = (f64, usize, usize)> {
+    (0..total.div_ceil(CHUNK)).map(move |c| {
+        let s = c * CHUNK;
+        ((n0 + s as u64) as f64, s, CHUNK.min(total - s))
+    })
+}
+
+crate::multiversion! {
+    /// Writes `amp * sin(2*pi*(q + n*inc))` for `n = n0..n0+out.len()` (a constant-frequency
+    /// sine whose phase at sample `n` is `q + n*inc` cycles).
+    pub fn fill_sine(out: &mut [f32], n0: u64, q: f64, inc: f64, amp: f64) {
+        for (nf0, s, len) in chunks(n0, out.len()) {
+            for (o, k) in out[s..s + len].iter_mut().zip(IDX.iter()) {
+                *o = (amp * sin_cycles(q + (nf0 + k) * inc)) as f32;
+            }
         }
-    });
+    }
 }
 
 /// The phase (cycles) of an oscillator whose frequency glides from `f0` to `f1` along a

@@ -139,8 +139,8 @@ mod tests {
 
     #[test]
     fn skew_sine_matches_definition() {
-        for k in [-0.8, -0.3, 0.0, 0.4, 1.0] {
-            let c = (0.5 + 0.5 * k as f64).clamp(1e-9, 1.0 - 1e-9);
+        for k in [-0.8f64, -0.3, 0.0, 0.4, 1.0] {
+            let c = (0.5 + 0.5 * k).clamp(1e-9, 1.0 - 1e-9);
             let s = SkewSine::new(k);
             for i in 0..1000 {
                 let p = i as f64 / 1000.0;

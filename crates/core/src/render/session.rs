@@ -427,20 +427,22 @@ impl Source for SessionSource {
             let p = self.pos + done as u64;
             self.render_chunk(p, n);
             let g = self.final_gain;
-            let (ml, mr) = (&self.scratch.ml, &self.scratch.mr);
-            let mut clamped = 0u64;
-            for (i, fr) in out[2 * done..2 * (done + n)]
-                .chunks_exact_mut(2)
-                .enumerate()
-            {
-                let (l, r) = (ml[i] * g, mr[i] * g);
-                // Safety net only: bounds keep |x| <= target; count if it ever triggers.
-                if l.abs() > 1.0 || r.abs() > 1.0 {
-                    clamped += 1;
-                }
+            let (ml, mr) = (&self.scratch.ml[..n], &self.scratch.mr[..n]);
+            let dst = &mut out[2 * done..2 * (done + n)];
+            // Branch-free so it vectorizes; the clamp is a safety net only (bounds keep
+            // |x| <= target), counted in a second pass in the rare case it acts.
+            let mut m = 0.0f32;
+            for ((fr, &l), &r) in dst.chunks_exact_mut(2).zip(ml).zip(mr) {
+                let (l, r) = (l * g, r * g);
+                m = m.max(l.abs()).max(r.abs());
                 fr[0] = l.clamp(-1.0, 1.0);
                 fr[1] = r.clamp(-1.0, 1.0);
             }
+            let clamped = if m > 1.0 {
+                ml.iter().zip(mr).filter(|(l, r)| (*l * g).abs() > 1.0 || (*r * g).abs() > 1.0).count() as u64
+            } else {
+                0
+            };
             self.clamped += clamped;
             done += n;
         }

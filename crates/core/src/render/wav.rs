@@ -115,7 +115,9 @@ impl Writer {
             WavFormat::Pcm16 => {
                 let mut w16 = self.w.get_i16_writer(interleaved.len() as u32);
                 for &x in interleaved {
-                    w16.write_sample((x.clamp(-1.0, 1.0) * 32767.0).round() as i16);
+                    // Round half away from zero without a libm call (`as` saturates).
+                    let v = x.clamp(-1.0, 1.0) * 32767.0;
+                    w16.write_sample((v + 0.5f32.copysign(v)) as i16);
                 }
                 w16.flush()
             }
@@ -145,7 +147,13 @@ pub fn write_wav(
     frames: Option<u64>,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<u64, TrackError> {
-    let total = frames_to_write(source, frames);
+    // Length unknown (MIDI release tail): write until the source ends; progress total is 0.
+    let open_end = frames.is_none() && source.total_frames().is_none();
+    let mut total = if open_end {
+        u64::MAX
+    } else {
+        frames_to_write(source, frames)
+    };
     let tmp = TempFile::new(path);
     let w = hound::WavWriter::create(&tmp.tmp, format.spec(source.sample_rate()))
         .map_err(|e| hound_err(path, e))?;
@@ -153,13 +161,17 @@ pub fn write_wav(
     let mut buf = vec![0.0f32; BLOCK * 2];
     let mut done = 0u64;
     while done < total {
-        let n = (total - done).min(BLOCK as u64) as usize;
-        source.render_block(&mut buf[..2 * n]);
+        let mut n = (total - done).min(BLOCK as u64) as usize;
+        let got = source.render_block(&mut buf[..2 * n]);
+        if open_end && got < n {
+            n = got;
+            total = done + n as u64;
+        }
         writer
             .write(&buf[..2 * n])
             .map_err(|e| hound_err(path, e))?;
         done += n as u64;
-        progress(done, total);
+        progress(done, if open_end { 0 } else { total });
     }
     writer.w.finalize().map_err(|e| hound_err(path, e))?;
     tmp.persist()?;

@@ -32,13 +32,8 @@ impl Binaural {
             r.in_range("ampR", 0.5, 0.0, MAX_AMP)?,
         ];
         let base = r.non_negative("baseFreq", 200.0)?;
-        let beat = r.num("beatFreq", 4.0)?;
-        let beat = r.check(
-            "beatFreq",
-            beat,
-            |x| x.abs() <= 0.5 * sr,
-            "must be a finite frequency",
-        )?;
+        let beat = r.non_negative("beatFreq", 4.0)?;
+        let beat = r.check("beatFreq", beat, |x| x <= 0.5 * sr, "must be below the Nyquist frequency")?;
         let left_high = p.boolean("leftHigh", false)?;
         let mono = r.boolean("forceMono", false)?;
         let lo = Lerp {

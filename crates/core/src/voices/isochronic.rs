@@ -4,7 +4,7 @@ use super::common::{MAX_AMP, carrier, peak_f32};
 use super::stereo_tone::{Freqs, StereoTone};
 use super::{CarrierPhases, Voice, VoiceContext};
 use crate::dsp::modulators::MAX_LFO_HZ;
-use crate::dsp::osc::{IDX, RampPhase, for_chunks, rad_to_cycles, sin_cycles, wrap};
+use crate::dsp::osc::{IDX, RampPhase, chunks, rad_to_cycles, sin_cycles, wrap};
 use crate::dsp::shapes::{Gate, pan_gains};
 use crate::dsp::transition::{Lerp, ParamReader, Pos, Ramp, Region};
 use crate::error::TrackError;
@@ -145,27 +145,74 @@ impl Isochronic {
             return;
         }
         let gate = Gate::new(self.ramp_pct.at(a), self.gap_pct.at(a));
-        let pan = self.static_pan(a);
-        let same = ql == qr && il == ir;
-        for_chunks(n0, lo.len(), |nf0, s, len| {
-            let (lc, rc) = (&mut lo[s..s + len], &mut ro[s..s + len]);
-            for ((l, r), k) in lc.iter_mut().zip(rc.iter_mut()).zip(IDX.iter()) {
-                let nf = nf0 + k;
-                let g = gate.at(wrap(qb + nf * ib));
-                let sl = sin_cycles(ql + nf * il);
-                let sr = if same { sl } else { sin_cycles(qr + nf * ir) };
-                let (x, y) = (sl * al * g, sr * ar * g);
-                let (x, y) = match pan {
-                    Some((gl, gr)) => {
-                        let m = 0.5 * (x + y);
-                        (m * gl, m * gr)
-                    }
-                    None => (x, y),
-                };
-                *l = x as f32;
-                *r = y as f32;
-            }
-        });
+        // Output = [[m00, m01], [m10, m11]] * (x, y): identity, or the mono mix panned.
+        let m = match self.static_pan(a) {
+            Some((gl, gr)) => [0.5 * gl, 0.5 * gl, 0.5 * gr, 0.5 * gr],
+            None => [1.0, 0.0, 0.0, 1.0],
+        };
+        let k = PlainIso {
+            ql,
+            il,
+            qr,
+            ir,
+            al,
+            ar,
+            qb,
+            ib,
+            gate,
+            m,
+        };
+        if ql == qr && il == ir {
+            iso_same(&k, n0, lo, ro)
+        } else {
+            iso_two(&k, n0, lo, ro)
+        }
+    }
+}
+
+/// Constants of the plain isochronic loop.
+struct PlainIso {
+    ql: f64,
+    il: f64,
+    qr: f64,
+    ir: f64,
+    al: f64,
+    ar: f64,
+    qb: f64,
+    ib: f64,
+    gate: Gate,
+    m: [f64; 4],
+}
+
+#[inline(always)]
+fn iso_kernel<const SAME: bool>(k: &PlainIso, n0: u64, lo: &mut [f32], ro: &mut [f32]) {
+    for (nf0, s, len) in chunks(n0, lo.len()) {
+        let (lc, rc) = (&mut lo[s..s + len], &mut ro[s..s + len]);
+        for ((l, r), i) in lc.iter_mut().zip(rc.iter_mut()).zip(IDX.iter()) {
+            let nf = nf0 + i;
+            let g = k.gate.at(wrap(k.qb + nf * k.ib));
+            let sl = sin_cycles(k.ql + nf * k.il);
+            let sr = if SAME {
+                sl
+            } else {
+                sin_cycles(k.qr + nf * k.ir)
+            };
+            let (x, y) = (sl * k.al * g, sr * k.ar * g);
+            *l = (x * k.m[0] + y * k.m[1]) as f32;
+            *r = (x * k.m[2] + y * k.m[3]) as f32;
+        }
+    }
+}
+
+crate::multiversion! {
+    fn iso_same(k: &PlainIso, n0: u64, lo: &mut [f32], ro: &mut [f32]) {
+        iso_kernel::<true>(k, n0, lo, ro)
+    }
+}
+
+crate::multiversion! {
+    fn iso_two(k: &PlainIso, n0: u64, lo: &mut [f32], ro: &mut [f32]) {
+        iso_kernel::<false>(k, n0, lo, ro)
     }
 }
 

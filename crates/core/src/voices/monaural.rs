@@ -3,7 +3,7 @@
 use super::common::{MAX_AMP, carrier, peak_f32};
 use super::{CarrierPhases, Voice, VoiceContext};
 use crate::dsp::modulators::{MAX_LFO_HZ, Wobble};
-use crate::dsp::osc::{IDX, RampPhase, for_chunks, rad_to_cycles, sin_cycles};
+use crate::dsp::osc::{IDX, RampPhase, chunks, rad_to_cycles, sin_cycles};
 use crate::dsp::transition::{Lerp, ParamReader, Pos, Ramp, Region};
 use crate::error::TrackError;
 use crate::track::params::Params;
@@ -160,21 +160,67 @@ impl Monaural {
         let (qa, ia) = self.am_phase.linear(region);
         let qa = qa + self.am_offset.at(a);
         let (g0, g1) = (1.0 - 0.5 * dep, 0.5 * dep);
-        for_chunks(n0, lo.len(), |nf0, s, len| {
-            let (lc, rc) = (&mut lo[s..s + len], &mut ro[s..s + len]);
-            for ((l, r), k) in lc.iter_mut().zip(rc.iter_mut()).zip(IDX.iter()) {
-                let nf = nf0 + k;
-                let x = sin_cycles(q0 + nf * i0);
-                let y = sin_cycles(q1 + nf * i1);
-                let g = if dep != 0.0 {
-                    g0 + g1 * sin_cycles(qa + nf * ia)
-                } else {
-                    1.0
-                };
-                *l = ((x * a0 + y * a1) * g).clamp(-1.0, 1.0) as f32;
-                *r = ((x * a2 + y * a3) * g).clamp(-1.0, 1.0) as f32;
-            }
-        });
+        let k = PlainMono {
+            q0,
+            i0,
+            q1,
+            i1,
+            amps: [a0, a1, a2, a3],
+            qa,
+            ia,
+            g0,
+            g1,
+        };
+        if dep != 0.0 {
+            mono_am(&k, n0, lo, ro)
+        } else {
+            mono_flat(&k, n0, lo, ro)
+        }
+    }
+}
+
+/// Constants of the plain monaural loop.
+struct PlainMono {
+    q0: f64,
+    i0: f64,
+    q1: f64,
+    i1: f64,
+    amps: [f64; 4],
+    qa: f64,
+    ia: f64,
+    g0: f64,
+    g1: f64,
+}
+
+#[inline(always)]
+fn mono_kernel<const AM: bool>(k: &PlainMono, n0: u64, lo: &mut [f32], ro: &mut [f32]) {
+    let [a0, a1, a2, a3] = k.amps;
+    for (nf0, s, len) in chunks(n0, lo.len()) {
+        let (lc, rc) = (&mut lo[s..s + len], &mut ro[s..s + len]);
+        for ((l, r), i) in lc.iter_mut().zip(rc.iter_mut()).zip(IDX.iter()) {
+            let nf = nf0 + i;
+            let x = sin_cycles(k.q0 + nf * k.i0);
+            let y = sin_cycles(k.q1 + nf * k.i1);
+            let g = if AM {
+                k.g0 + k.g1 * sin_cycles(k.qa + nf * k.ia)
+            } else {
+                1.0
+            };
+            *l = ((x * a0 + y * a1) * g).clamp(-1.0, 1.0) as f32;
+            *r = ((x * a2 + y * a3) * g).clamp(-1.0, 1.0) as f32;
+        }
+    }
+}
+
+crate::multiversion! {
+    fn mono_am(k: &PlainMono, n0: u64, lo: &mut [f32], ro: &mut [f32]) {
+        mono_kernel::<true>(k, n0, lo, ro)
+    }
+}
+
+crate::multiversion! {
+    fn mono_flat(k: &PlainMono, n0: u64, lo: &mut [f32], ro: &mut [f32]) {
+        mono_kernel::<false>(k, n0, lo, ro)
     }
 }
 

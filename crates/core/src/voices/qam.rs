@@ -3,7 +3,7 @@
 use super::common::{MAX_AMP, carrier, peak_f32};
 use super::{CarrierPhases, Voice, VoiceContext};
 use crate::dsp::modulators::{MAX_LFO_HZ, Wobble};
-use crate::dsp::osc::{IDX, RampPhase, cos_cycles, for_chunks, rad_to_cycles, wrap};
+use crate::dsp::osc::{IDX, RampPhase, chunks, cos_cycles, rad_to_cycles, wrap};
 use crate::dsp::shapes::mod_shape;
 use crate::dsp::transition::{Lerp, ParamReader, Pos, Ramp, Region};
 use crate::error::TrackError;
@@ -291,31 +291,72 @@ impl Qam {
         (out[0], out[1])
     }
 
-    /// Constant region, primary AM with cosine shape only.
+    /// Constant region, primary AM with cosine shape only (one AM shared by both channels
+    /// when they are identical, the common case).
     fn render_plain(&self, region: Region, n0: u64, lo: &mut [f32], ro: &mut [f32]) {
         let a = if region == Region::After { 1.0 } else { 0.0 };
-        for (c, out) in [(0, lo), (1, ro)] {
-            let (q, inc) = self.car[c].linear(region);
-            let amp = self.amp[c].at(a);
-            let d = self.am[c].depth_at(a);
-            let (qa, ia) = self.am[c].phase.linear(region);
-            let qa = qa + self.am[c].offset.at(a);
-            if d == 0.0 {
-                for_chunks(n0, out.len(), |nf0, s, len| {
-                    for (o, k) in out[s..s + len].iter_mut().zip(IDX.iter()) {
-                        *o = (cos_cycles(q + (nf0 + k) * inc) * amp) as f32;
-                    }
-                });
-            } else {
-                for_chunks(n0, out.len(), |nf0, s, len| {
-                    for (o, k) in out[s..s + len].iter_mut().zip(IDX.iter()) {
-                        let nf = nf0 + k;
-                        let e = 1.0 + d * cos_cycles(qa + nf * ia);
-                        *o = (cos_cycles(q + nf * inc) * e * amp) as f32;
-                    }
-                });
-            }
+        let ((ql, il), (qr, ir)) = (self.car[0].linear(region), self.car[1].linear(region));
+        let (al, ar) = (self.amp[0].at(a), self.amp[1].at(a));
+        let am = [0, 1].map(|c| {
+            let (q, inc) = self.am[c].phase.linear(region);
+            (q + self.am[c].offset.at(a), inc, self.am[c].depth_at(a))
+        });
+        let k = PlainQam {
+            ql,
+            il,
+            qr,
+            ir,
+            al,
+            ar,
+            am,
+        };
+        if am[0] == am[1] {
+            qam_shared(&k, n0, lo, ro)
+        } else {
+            qam_two(&k, n0, lo, ro)
         }
+    }
+}
+
+/// Constants of the plain QAM loop; `am[c] = (phase, increment, depth)`.
+struct PlainQam {
+    ql: f64,
+    il: f64,
+    qr: f64,
+    ir: f64,
+    al: f64,
+    ar: f64,
+    am: [(f64, f64, f64); 2],
+}
+
+#[inline(always)]
+fn qam_kernel<const SHARED: bool>(k: &PlainQam, n0: u64, lo: &mut [f32], ro: &mut [f32]) {
+    let ((qa, ia, da), (qb, ib, db)) = (k.am[0], k.am[1]);
+    for (nf0, s, len) in chunks(n0, lo.len()) {
+        let (lc, rc) = (&mut lo[s..s + len], &mut ro[s..s + len]);
+        for ((l, r), i) in lc.iter_mut().zip(rc.iter_mut()).zip(IDX.iter()) {
+            let nf = nf0 + i;
+            let el = 1.0 + da * cos_cycles(qa + nf * ia);
+            let er = if SHARED {
+                el
+            } else {
+                1.0 + db * cos_cycles(qb + nf * ib)
+            };
+            *l = (cos_cycles(k.ql + nf * k.il) * el * k.al) as f32;
+            *r = (cos_cycles(k.qr + nf * k.ir) * er * k.ar) as f32;
+        }
+    }
+}
+
+crate::multiversion! {
+    fn qam_shared(k: &PlainQam, n0: u64, lo: &mut [f32], ro: &mut [f32]) {
+        qam_kernel::<true>(k, n0, lo, ro)
+    }
+}
+
+crate::multiversion! {
+    fn qam_two(k: &PlainQam, n0: u64, lo: &mut [f32], ro: &mut [f32]) {
+        qam_kernel::<false>(k, n0, lo, ro)
     }
 }
 

@@ -24,7 +24,8 @@ pub fn load(name: &str) -> Track {
 }
 
 pub fn load_str(json: &str) -> Track {
-    Track::from_json_str(json, "<test>", None, LoadOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+    Track::from_json_str(json, "<test>", None, LoadOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub fn source(track: &Track) -> SessionSource {
@@ -43,5 +44,10 @@ pub fn render_window(track: &Track, start: f64, secs: Option<f64>) -> (Vec<f32>,
 /// Slice of one channel between two times (seconds relative to the rendered buffer).
 pub fn chan(x: &[f32], ch: usize, sr: f64, a: f64, b: f64) -> Vec<f32> {
     let (i, j) = ((a * sr) as usize, (b * sr) as usize);
-    x[2 * i..2 * j].iter().skip(ch).step_by(2).copied().collect()
+    x[2 * i..2 * j]
+        .iter()
+        .skip(ch)
+        .step_by(2)
+        .copied()
+        .collect()
 }

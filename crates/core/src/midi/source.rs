@@ -1,0 +1,523 @@
+//! [`MidiSource`]: a MIDI song rendered through `rustysynth`, our reverb and a limiter, as a
+//! block [`Source`].
+
+use std::sync::Arc;
+
+use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
+
+use super::MidiError;
+use super::file::{CMD_SYSTEM_RESET, MidiSong};
+use super::limiter::Limiter;
+use crate::reverb::{ConvolutionReverb, ReverbConfig};
+use crate::source::Source;
+
+/// Frames per tail-detection window: the end of the release tail is always a multiple of this,
+/// whatever the processing chunk size, so every render mode ends on the same frame.
+pub const TAIL_WINDOW: usize = 1024;
+
+/// How a MIDI song is rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MidiOptions {
+    /// Output rate in Hz (16 000 to 192 000). Default 44 100.
+    pub sample_rate: u32,
+    /// Convolution reverb settings; `None` turns the reverb off. Default: 100 ms, 30 % wet.
+    pub reverb: Option<ReverbConfig>,
+    /// Synthesizer master volume (gain staging: chosen so typical files match FluidSynth's
+    /// loudness with its default gain and leave headroom). Default 0.32.
+    pub gain: f32,
+    /// Limiter ceiling in dBFS (sample peak). Default -1.0, which leaves room for inter-sample
+    /// peaks of ordinary music.
+    pub ceiling_db: f32,
+    /// The release tail ends when a 1024-frame window after the last event is quieter than
+    /// this (dBFS, peak). Default -90.
+    pub silence_db: f32,
+    /// Longest release tail after the last event, seconds. Default 10.
+    pub max_tail_seconds: f64,
+    /// Synthesizer block size in frames (8 to 1024): events take effect at the first synth
+    /// block boundary at or after their exact frame, so this is the timing resolution.
+    /// Default 16 (0.36 ms at 44.1 kHz).
+    pub synth_block: usize,
+    /// Voices per synthesizer instance (8 to 256). Default 256.
+    pub polyphony: usize,
+    /// Channel groups rendered on separate synthesizer instances (1 = one synthesizer). With
+    /// the `parallel` feature the groups render on the rayon pool; see [`MidiSource::new`].
+    pub channel_groups: usize,
+}
+
+impl Default for MidiOptions {
+    fn default() -> Self {
+        MidiOptions {
+            sample_rate: 44_100,
+            reverb: Some(ReverbConfig::default()),
+            gain: 0.32,
+            ceiling_db: -1.0,
+            silence_db: -90.0,
+            max_tail_seconds: 10.0,
+            synth_block: 16,
+            polyphony: 256,
+            channel_groups: 1,
+        }
+    }
+}
+
+impl MidiOptions {
+    /// Checks ranges; the error names the bad value.
+    pub fn validate(&self) -> Result<(), MidiError> {
+        let bad = |m: String| Err(MidiError::Settings(m));
+        if !(16_000..=192_000).contains(&self.sample_rate) {
+            return bad(format!(
+                "sample_rate must be 16000..=192000 Hz, got {}",
+                self.sample_rate
+            ));
+        }
+        if !(8..=1024).contains(&self.synth_block) {
+            return bad(format!(
+                "synth_block must be 8..=1024, got {}",
+                self.synth_block
+            ));
+        }
+        if !(8..=256).contains(&self.polyphony) {
+            return bad(format!("polyphony must be 8..=256, got {}", self.polyphony));
+        }
+        if !(self.gain.is_finite() && self.gain > 0.0) {
+            return bad(format!(
+                "gain must be a finite number > 0, got {}",
+                self.gain
+            ));
+        }
+        if !(self.ceiling_db.is_finite() && self.ceiling_db <= 0.0) {
+            return bad(format!("ceiling_db must be <= 0, got {}", self.ceiling_db));
+        }
+        if !(self.max_tail_seconds.is_finite() && self.max_tail_seconds >= 0.0) {
+            return bad(format!(
+                "max_tail_seconds must be >= 0, got {}",
+                self.max_tail_seconds
+            ));
+        }
+        if let Some(r) = &self.reverb
+            && !(r.ir_seconds.is_finite()
+                && r.ir_seconds > 0.0
+                && r.ir_seconds <= 30.0
+                && r.wet.is_finite()
+                && r.dry.is_finite())
+        {
+            return bad(format!(
+                "reverb: ir_seconds must be in (0, 30] and wet/dry finite, got {r:?}"
+            ));
+        }
+        if self.channel_groups == 0 || self.channel_groups > 16 {
+            return bad(format!(
+                "channel_groups must be 1..=16, got {}",
+                self.channel_groups
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A channel event on the output frame grid.
+#[derive(Debug, Clone, Copy)]
+struct FrameEvent {
+    frame: u64,
+    channel: u8,
+    command: u8,
+    data1: u8,
+    data2: u8,
+}
+
+/// One synthesizer instance playing the events of a set of channels (dry, no effects).
+struct DryRenderer {
+    synth: Synthesizer,
+    events: Arc<[FrameEvent]>,
+    mask: u16,
+    cursor: usize,
+    frame: u64,
+    gain: f32,
+}
+
+impl DryRenderer {
+    /// Renders the next `left.len()` frames, applying each event at its frame (split render).
+    fn render(&mut self, left: &mut [f32], right: &mut [f32]) {
+        let n = left.len();
+        let end = self.frame + n as u64;
+        let mut done = 0usize;
+        while let Some(e) = self.events.get(self.cursor) {
+            if e.frame >= end {
+                break;
+            }
+            let at = (e.frame.saturating_sub(self.frame)) as usize;
+            if at > done {
+                self.synth.render(&mut left[done..at], &mut right[done..at]);
+                done = at;
+            }
+            if e.command == CMD_SYSTEM_RESET {
+                self.synth.reset_all_controllers();
+            } else if self.mask & (1 << e.channel) != 0 {
+                self.synth.process_midi_message(
+                    e.channel as i32,
+                    e.command as i32,
+                    e.data1 as i32,
+                    e.data2 as i32,
+                );
+            }
+            self.cursor += 1;
+        }
+        if done < n {
+            self.synth.render(&mut left[done..], &mut right[done..]);
+        }
+        self.frame = end;
+    }
+
+    fn reset(&mut self) {
+        self.synth.reset();
+        self.synth.set_master_volume(self.gain);
+        self.cursor = 0;
+        self.frame = 0;
+    }
+}
+
+/// Splits the used channels into at most `groups` sets of similar load (note count).
+fn channel_groups(song: &MidiSong, groups: usize) -> Vec<u16> {
+    let mut weight = [0usize; 16];
+    let mut used = 0u16;
+    for e in &song.events {
+        if e.command != CMD_SYSTEM_RESET {
+            used |= 1 << e.channel;
+            if e.command == 0x90 && e.data2 > 0 {
+                weight[e.channel as usize] += 1;
+            }
+        }
+    }
+    if groups <= 1 || used.count_ones() <= 1 {
+        return vec![0xFFFF];
+    }
+    let mut chans: Vec<usize> = (0..16).filter(|c| used & (1 << c) != 0).collect();
+    chans.sort_by_key(|&c| std::cmp::Reverse(weight[c]));
+    let g = groups.min(chans.len());
+    let mut masks = vec![0u16; g];
+    let mut load = vec![0usize; g];
+    for c in chans {
+        let i = (0..g).min_by_key(|&i| load[i]).unwrap_or(0);
+        masks[i] |= 1 << c;
+        load[i] += weight[c] + 1;
+    }
+    masks
+}
+
+/// A MIDI song as a [`Source`]: synthesizer(s) -> convolution reverb -> look-ahead limiter.
+///
+/// * Every event is applied at its own frame: rendering is split at event frames inside each
+///   block; the synthesizer then starts the change at its next internal block boundary, so
+///   timing error is below [`MidiOptions::synth_block`] frames (0.36 ms by default).
+/// * After the last event the source keeps rendering the release tail until a 1024-frame
+///   window is below [`MidiOptions::silence_db`] (reverb included) or
+///   [`MidiOptions::max_tail_seconds`] have passed; [`Source::total_frames`] is `None` until
+///   that end is known.
+/// * No sample exceeds the limiter ceiling.
+/// * Output is the same for any block sizes. `render_block` does not allocate (single group;
+///   with several groups the rayon join may allocate, so use that mode for file rendering).
+/// * `seek` forward renders and discards the skipped audio; `seek` backward resets and
+///   re-renders silently from the start (synthesizer state is not closed-form), so it costs
+///   time proportional to the target frame but is exact.
+pub struct MidiSource {
+    groups: Vec<DryRenderer>,
+    bufs: Vec<(Vec<f32>, Vec<f32>)>,
+    reverb: Option<ConvolutionReverb>,
+    limiter: Limiter,
+    chunk: usize,
+    /// Interleaved output of the last processed chunk; stream frames
+    /// `[fifo_frame, fifo_frame + fifo_len)` where `fifo_frame` may start negative (latency).
+    fifo: Vec<f32>,
+    fifo_frame: i64,
+    fifo_len: usize,
+    /// Dry frames rendered so far (multiple of `chunk`).
+    synth_pos: u64,
+    pos: u64,
+    events_end: u64,
+    max_end: u64,
+    end: Option<u64>,
+    silence: f32,
+    sample_rate: u32,
+}
+
+impl MidiSource {
+    /// Builds the renderer: allocates every buffer. With `options.channel_groups > 1` the used
+    /// channels are split into that many groups of similar note count, each on its own
+    /// synthesizer; their dry outputs are summed before the reverb and limiter, so the result
+    /// equals the one-synthesizer render up to float summation order, except where one
+    /// synthesizer would have run out of voices (each group has its own `polyphony` voices).
+    pub fn new(
+        song: &MidiSong,
+        soundfont: &Arc<SoundFont>,
+        options: &MidiOptions,
+    ) -> Result<MidiSource, MidiError> {
+        options.validate()?;
+        let sr = options.sample_rate;
+        let events: Arc<[FrameEvent]> = song
+            .events
+            .iter()
+            .map(|e| FrameEvent {
+                frame: (e.time * sr as f64).round() as u64,
+                channel: e.channel,
+                command: e.command,
+                data1: e.data1,
+                data2: e.data2,
+            })
+            .collect();
+        let masks = channel_groups(song, options.channel_groups);
+        let mut settings = SynthesizerSettings::new(sr as i32);
+        settings.block_size = options.synth_block;
+        settings.maximum_polyphony = options.polyphony;
+        settings.enable_reverb_and_chorus = false;
+        let mut groups = Vec::with_capacity(masks.len());
+        for mask in masks {
+            let synth = Synthesizer::new(soundfont, &settings)
+                .map_err(|e| MidiError::Settings(e.to_string()))?;
+            let mut g = DryRenderer {
+                synth,
+                events: Arc::clone(&events),
+                mask,
+                cursor: 0,
+                frame: 0,
+                gain: options.gain,
+            };
+            g.reset();
+            groups.push(g);
+        }
+        let reverb = options
+            .reverb
+            .as_ref()
+            .map(|c| ConvolutionReverb::from_config(sr, c));
+        let p = reverb.as_ref().map_or(1, |r| r.block_size());
+        // Chunks are multiples of the tail window and the reverb block (no partial recompute);
+        // several groups get bigger chunks so each parallel job has enough work.
+        let base = if groups.len() > 1 { 8192 } else { TAIL_WINDOW };
+        let chunk = base.max(p).next_multiple_of(TAIL_WINDOW);
+        let lookahead = ((sr as f64 * 0.0015).round() as usize).clamp(16, chunk);
+        let limiter = Limiter::new(
+            10f32.powf(options.ceiling_db / 20.0),
+            lookahead,
+            sr as f32 * 0.15,
+        );
+        let events_end =
+            ((song.end_time * sr as f64).round() as u64).max(events.last().map_or(0, |e| e.frame));
+        let max_end = events_end + (options.max_tail_seconds * sr as f64).round() as u64;
+        let bufs = (0..groups.len())
+            .map(|_| (vec![0.0; chunk], vec![0.0; chunk]))
+            .collect();
+        Ok(MidiSource {
+            groups,
+            bufs,
+            reverb,
+            limiter,
+            chunk,
+            fifo: vec![0.0; 2 * chunk],
+            fifo_frame: 0,
+            fifo_len: 0,
+            synth_pos: 0,
+            pos: 0,
+            events_end,
+            max_end,
+            end: None,
+            silence: 10f32.powf(options.silence_db / 20.0),
+            sample_rate: sr,
+        })
+    }
+
+    /// Number of synthesizer instances (channel groups).
+    pub fn group_count(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Frame of the last MIDI event (the release tail follows it).
+    pub fn events_end_frame(&self) -> u64 {
+        self.events_end
+    }
+
+    /// Fraction rendered, 0..=1, for progress reports (the tail length is estimated as 1 s
+    /// until its end is known).
+    pub fn progress(&self) -> f64 {
+        let total = self
+            .end
+            .unwrap_or(self.events_end + self.sample_rate as u64)
+            .max(1);
+        (self.pos as f64 / total as f64).min(1.0)
+    }
+
+    /// Lowest limiter gain so far (1.0 = the limiter never acted).
+    pub fn limiter_min_gain(&self) -> f32 {
+        self.limiter.min_gain()
+    }
+
+    /// Renders everything from the current position to the end into a new interleaved buffer,
+    /// calling `progress` with the fraction done about every second of audio.
+    pub fn render_to_end(&mut self, mut progress: impl FnMut(f64)) -> Vec<f32> {
+        let mut out = Vec::with_capacity(
+            2 * (self.events_end + self.sample_rate as u64).saturating_sub(self.pos) as usize,
+        );
+        let mut block = vec![0.0f32; 2 * self.sample_rate as usize];
+        loop {
+            let n = self.render_block(&mut block);
+            out.extend_from_slice(&block[..2 * n]);
+            progress(self.progress());
+            if n < block.len() / 2 {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Renders one chunk of dry audio, applies reverb, detects the tail end, limits, and
+    /// refills the FIFO.
+    fn process_chunk(&mut self) {
+        let w = self.chunk;
+        self.render_dry();
+        let (l, r) = {
+            let (first, rest) = self.bufs.split_first_mut().expect("at least one group");
+            for (ol, or) in rest.iter() {
+                for (a, b) in first.0.iter_mut().zip(ol) {
+                    *a += b;
+                }
+                for (a, b) in first.1.iter_mut().zip(or) {
+                    *a += b;
+                }
+            }
+            (&mut first.0, &mut first.1)
+        };
+        if let Some(rv) = &mut self.reverb {
+            rv.process(l, r);
+        }
+        if self.end.is_none() {
+            for wi in 0..w / TAIL_WINDOW {
+                let start = self.synth_pos + (wi * TAIL_WINDOW) as u64;
+                if start < self.events_end {
+                    continue;
+                }
+                let s = wi * TAIL_WINDOW;
+                let peak = l[s..s + TAIL_WINDOW]
+                    .iter()
+                    .chain(&r[s..s + TAIL_WINDOW])
+                    .fold(0.0f32, |m, v| m.max(v.abs()));
+                if peak < self.silence || start >= self.max_end {
+                    self.end = Some(start.min(self.max_end));
+                    break;
+                }
+            }
+        }
+        for (i, (a, b)) in l.iter().zip(r.iter()).enumerate() {
+            self.fifo[2 * i] = *a;
+            self.fifo[2 * i + 1] = *b;
+        }
+        self.limiter.process(&mut self.fifo[..2 * w]);
+        self.fifo_frame = self.synth_pos as i64 - self.limiter.latency() as i64;
+        self.fifo_len = w;
+        self.synth_pos += w as u64;
+    }
+
+    #[cfg(feature = "parallel")]
+    fn render_dry(&mut self) {
+        use rayon::prelude::*;
+        if self.groups.len() == 1 {
+            let (l, r) = &mut self.bufs[0];
+            self.groups[0].render(l, r);
+        } else {
+            self.groups
+                .par_iter_mut()
+                .zip(self.bufs.par_iter_mut())
+                .for_each(|(g, (l, r))| g.render(l, r));
+        }
+    }
+
+    #[cfg(not(feature = "parallel"))]
+    fn render_dry(&mut self) {
+        for (g, (l, r)) in self.groups.iter_mut().zip(self.bufs.iter_mut()) {
+            g.render(l, r);
+        }
+    }
+
+    /// Frames of the FIFO from `pos` on (0 if it needs a new chunk).
+    fn fifo_available(&self) -> usize {
+        let end = self.fifo_frame + self.fifo_len as i64;
+        (end - self.pos as i64).max(0) as usize
+    }
+
+    fn restart(&mut self) {
+        for g in &mut self.groups {
+            g.reset();
+        }
+        if let Some(r) = &mut self.reverb {
+            r.reset();
+        }
+        self.limiter.reset();
+        self.fifo_frame = 0;
+        self.fifo_len = 0;
+        self.synth_pos = 0;
+        self.pos = 0;
+    }
+}
+
+impl Source for MidiSource {
+    fn sample_rate(&self) -> u32 {
+        self.sample_rate
+    }
+
+    fn total_frames(&self) -> Option<u64> {
+        self.end
+    }
+
+    fn position(&self) -> u64 {
+        self.pos
+    }
+
+    fn render_block(&mut self, out: &mut [f32]) -> usize {
+        let want = out.len() / 2;
+        let mut done = 0;
+        while done < want {
+            if let Some(end) = self.end
+                && self.pos >= end
+            {
+                break;
+            }
+            let mut avail = self.fifo_available();
+            if avail == 0 {
+                self.process_chunk();
+                continue;
+            }
+            if let Some(end) = self.end {
+                avail = avail.min((end - self.pos) as usize);
+            }
+            let n = avail.min(want - done);
+            let off = (self.pos as i64 - self.fifo_frame) as usize;
+            out[2 * done..2 * (done + n)].copy_from_slice(&self.fifo[2 * off..2 * (off + n)]);
+            done += n;
+            self.pos += n as u64;
+        }
+        out[2 * done..].fill(0.0);
+        done
+    }
+
+    fn seek(&mut self, frame: u64) {
+        if frame < self.pos {
+            self.restart();
+        }
+        while self.pos < frame {
+            if let Some(end) = self.end
+                && self.pos >= end
+            {
+                break;
+            }
+            let avail = self.fifo_available();
+            if avail == 0 {
+                self.process_chunk();
+                continue;
+            }
+            let mut n = avail.min((frame - self.pos) as usize);
+            if let Some(end) = self.end {
+                n = n.min((end - self.pos) as usize);
+            }
+            self.pos += n as u64;
+        }
+        // Past the end: stay there (renders zeros).
+        self.pos = self.pos.max(frame);
+    }
+}
