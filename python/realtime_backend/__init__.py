@@ -13,6 +13,17 @@ The calls existing code makes keep their names and argument order::
 """
 
 from audio_engine._native import (  # noqa: F401
+    Player,
+    pause_stream,
+    resume_stream,
+    set_master_gain,
+    set_volume,
+    skip_step,
+    start_from,
+    start_stream,
+    status,
+    stop_stream,
+    update_track,
     render_full_wav,
     render_sample_wav,
     render_track,
@@ -28,6 +39,17 @@ from audio_engine.errors import (  # noqa: F401
 )
 
 __all__ = [
+    "start_stream",
+    "stop_stream",
+    "pause_stream",
+    "resume_stream",
+    "start_from",
+    "update_track",
+    "skip_step",
+    "set_volume",
+    "set_master_gain",
+    "status",
+    "Player",
     "render_full_wav",
     "render_sample_wav",
     "render_track",

@@ -67,3 +67,73 @@ def render_track(
 def validate_track(track_json: TrackInput, *, lenient: bool = False) -> float:
     """Load and check a track (every voice's parameters) without rendering; returns its
     length in seconds. Raises the errors above."""
+
+# --- Live playback (default player) -------------------------------------------------------
+
+def start_stream(
+    track_json: TrackInput,
+    start_time: Optional[float] = None,
+    *,
+    sample_rate: Optional[int] = None,
+    device: Optional[str] = None,
+    lenient: bool = False,
+) -> None:
+    """Start live playback on the default (or named) device at ``start_time`` seconds.
+
+    Replaces whatever the default player was playing. The GIL is released while the device
+    opens and the track is built. Raises TrackFormatError on a bad track, DeviceError when no
+    output device can be opened.
+    """
+
+def stop_stream() -> None:
+    """Stop and release the device; harmless when nothing plays."""
+
+def pause_stream() -> None:
+    """Pause after a 10 ms fade, keeping the position. DeviceError if no stream is open."""
+
+def resume_stream() -> None:
+    """Resume where it paused (phase-continuous). DeviceError if no stream is open."""
+
+def start_from(position: float) -> None:
+    """Seek the playing stream to ``position`` seconds (short fade out and in)."""
+
+def update_track(track_json: TrackInput) -> None:
+    """Replace the track while playing; it takes over at the same position with a 0.5 s crossfade."""
+
+def skip_step(n: int = 1) -> None:
+    """Jump ``n`` steps forward (negative: back), clamped to the track."""
+
+def set_volume(x: float) -> None:
+    """Master volume, linear gain 0..4 (ramped, no click)."""
+
+def set_master_gain(gain: float) -> None:
+    """The GUI's volume slider: linear gain clamped to 0..1."""
+
+def status() -> dict[str, Any]:
+    """``state`` ("idle", "stopped", "playing", "paused", "finished", "error"), ``position`` and
+    ``duration`` (s), ``step`` and ``step_count``, ``volume``, ``underruns``, ``sample_rate``,
+    ``output_frames``, ``dsp_load``, ``command_latency`` (s), ``device``, ``error``."""
+
+class Player:
+    """A player of its own (several can play at once). Context manager: closes the device."""
+
+    def __init__(
+        self,
+        device: Optional[str] = None,
+        sample_rate: Optional[int] = None,
+        buffer_frames: Optional[int] = None,
+        crossfade: float = 0.5,
+        lenient: bool = False,
+    ) -> None: ...
+    def start(self, track_json: TrackInput, start_time: float = 0.0) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def stop(self) -> None: ...
+    def seek(self, seconds: float) -> None: ...
+    def update_track(self, track_json: TrackInput) -> None: ...
+    def skip_step(self, n: int = 1) -> None: ...
+    def set_volume(self, x: float) -> None: ...
+    def status(self) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> "Player": ...
+    def __exit__(self, *args: object) -> bool: ...

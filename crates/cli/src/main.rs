@@ -4,6 +4,7 @@
 
 mod config;
 mod midi_cmd;
+mod play_cmd;
 mod render_cmd;
 
 use clap::{Parser, Subcommand};
@@ -93,6 +94,10 @@ enum Command {
         #[command(flatten)]
         common: render_cmd::CommonArgs,
     },
+    /// Stream a track to the audio device (keys: p/space, left/right, n/b, +/-, q).
+    Play(play_cmd::PlayArgs),
+    /// List the audio output devices.
+    Devices,
     /// Render MIDI file(s) with a SoundFont to WAV.
     Midi(midi_cmd::MidiArgs),
     /// Write a default configuration file.
@@ -121,6 +126,15 @@ fn main() -> ExitCode {
         .format_timestamp(None)
         .init();
     let result = match cli.command {
+        Command::Run {
+            path,
+            generate: false,
+            start,
+            common,
+            ..
+        } => play_cmd::run_live(&path, start, common.lenient),
+        Command::Play(args) => play_cmd::play(&args),
+        Command::Devices => play_cmd::devices(),
         Command::Run {
             path,
             generate,

@@ -4,6 +4,7 @@
 
 mod errors;
 mod midi;
+mod playback;
 mod session;
 
 use pyo3::prelude::*;
@@ -14,6 +15,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(session::render_sample_wav, m)?)?;
     m.add_function(wrap_pyfunction!(session::render_track, m)?)?;
     m.add_function(wrap_pyfunction!(session::validate_track, m)?)?;
+    playback::register(m)?;
     m.add_function(wrap_pyfunction!(midi::synthesize_midi, m)?)?;
     m.add_function(wrap_pyfunction!(midi::batch_synthesize_midi, m)?)?;
     m.add_function(wrap_pyfunction!(midi::render_midi, m)?)?;
