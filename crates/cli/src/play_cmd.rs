@@ -17,8 +17,14 @@ use std::time::Duration;
 /// Arguments of `play`.
 #[derive(clap::Args, Debug)]
 pub struct PlayArgs {
-    /// Track-definition JSON file.
+    /// Track-definition JSON file, or a MIDI file (`.mid`/`.midi`, played with `--soundfont`).
     pub track: PathBuf,
+    /// SoundFont for MIDI files (default: $RUST_AUDIO_ENGINE_SOUNDFONT or TimGM6mb.sf2).
+    #[arg(long)]
+    pub soundfont: Option<PathBuf>,
+    /// MIDI: turn the reverb off.
+    #[arg(long)]
+    pub no_reverb: bool,
     /// Start position in seconds.
     #[arg(long, default_value_t = 0.0)]
     pub start: f64,
@@ -156,6 +162,14 @@ pub fn play(args: &PlayArgs) -> Result<(), CliError> {
             args.start
         )));
     }
+    let is_midi = args
+        .track
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("mid") || e.eq_ignore_ascii_case("midi"));
+    if is_midi {
+        return play_midi(args);
+    }
     let track = Track::from_path(
         &args.track,
         LoadOptions {
@@ -191,7 +205,12 @@ pub fn play(args: &PlayArgs) -> Result<(), CliError> {
     let stop_at = args
         .duration
         .map(|d| (d.max(0.0) * player.sample_rate() as f64) as u64);
-    let result = run_loop(&mut player, &track, stop_at);
+    let result = run_loop(&mut player, Some(&track), stop_at);
+    summary(&mut player);
+    result
+}
+
+fn summary(player: &mut Player) {
     let st = player.status();
     eprintln!(
         "played {:.1} s on {}: underruns {}, audio-thread load {:.3} % of one core, longest callback {:.0} us",
@@ -201,6 +220,48 @@ pub fn play(args: &PlayArgs) -> Result<(), CliError> {
         100.0 * st.dsp_load,
         st.max_callback_secs * 1e6
     );
+}
+
+/// `play song.mid --soundfont F`: the same player and keys over a [`MidiSource`].
+fn play_midi(args: &PlayArgs) -> Result<(), CliError> {
+    use audio_core::midi::{
+        MidiOptions, MidiSong, MidiSource, default_soundfont_path, load_soundfont,
+    };
+    let midi_err = |e: audio_core::midi::MidiError| {
+        if e.is_bad_input() {
+            CliError::Input(e.to_string())
+        } else {
+            CliError::Runtime(e.to_string())
+        }
+    };
+    let song = MidiSong::load(&args.track).map_err(midi_err)?;
+    let sf_path = args
+        .soundfont
+        .clone()
+        .unwrap_or_else(default_soundfont_path);
+    let sf = load_soundfont(&sf_path).map_err(midi_err)?;
+    let cfg = PlayerConfig {
+        device: args.device.clone(),
+        sample_rate: Some(44_100),
+        buffer_frames: args.buffer,
+        ..PlayerConfig::default()
+    };
+    let mut player = Player::open(&cfg)?;
+    let mut opts = MidiOptions {
+        sample_rate: player.sample_rate(),
+        ..MidiOptions::default()
+    };
+    if args.no_reverb {
+        opts.reverb = None;
+    }
+    let source = MidiSource::new(&song, &sf, &opts).map_err(midi_err)?;
+    player.set_volume(args.volume)?;
+    player.start(Box::new(source), args.start)?;
+    let stop_at = args
+        .duration
+        .map(|d| (d.max(0.0) * player.sample_rate() as f64) as u64);
+    let result = run_loop(&mut player, None, stop_at);
+    summary(&mut player);
     result
 }
 
@@ -209,6 +270,8 @@ pub fn run_live(path: &Path, start: f64, lenient: bool) -> Result<(), CliError> 
     play(&PlayArgs {
         track: path.to_path_buf(),
         start,
+        soundfont: None,
+        no_reverb: false,
         device: None,
         volume: 1.0,
         duration: None,
@@ -217,7 +280,11 @@ pub fn run_live(path: &Path, start: f64, lenient: bool) -> Result<(), CliError> 
     })
 }
 
-fn run_loop(player: &mut Player, track: &Track, stop_at: Option<u64>) -> Result<(), CliError> {
+fn run_loop(
+    player: &mut Player,
+    track: Option<&Track>,
+    stop_at: Option<u64>,
+) -> Result<(), CliError> {
     let tty = std::io::stdin().is_terminal();
     let _raw = tty.then(RawTerminal::enter);
     let keys = tty.then(key_reader);
@@ -228,8 +295,9 @@ fn run_loop(player: &mut Player, track: &Track, stop_at: Option<u64>) -> Result<
         }
         let st = player.status();
         if show {
-            let beat =
-                beat_at(track, st.step).map_or(String::new(), |b| format!("  beat {b:.2} Hz"));
+            let beat = track
+                .and_then(|t| beat_at(t, st.step))
+                .map_or(String::new(), |b| format!("  beat {b:.2} Hz"));
             eprint!(
                 "\r{:8} {} / {}  step {} of {}{beat}  vol {:.2}  underruns {}   ",
                 st.state.as_str(),
