@@ -30,7 +30,7 @@ build: build-python
 build-python: $(MATURIN)
 	VIRTUAL_ENV=$(abspath $(VENV)) PATH=$(abspath $(VENV))/bin:$$PATH $(MATURIN) develop --release -q
 
-test: setup build test-rust check-wasm test-python
+test: setup build-python test-rust check-wasm test-python
 
 test-rust:
 	cargo test --workspace --exclude audio-python
