@@ -128,7 +128,7 @@ impl NoiseSweptNotch {
         }
         let mut i = 0;
         while i < left.len() {
-            if self.pos % CTRL == 0 {
+            if self.pos.is_multiple_of(CTRL) {
                 self.update(self.pos);
             }
             let n = ((CTRL - self.pos % CTRL) as usize).min(left.len() - i);
