@@ -7,8 +7,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::config::NoiseConfig;
-use super::ramp::Ramp;
 use super::voice::NoiseSweptNotch;
+use crate::dsp::transition::{Curve, Ramp};
 use crate::error::TrackError;
 use crate::track::params::Params;
 use crate::voices::Voice;
@@ -142,7 +142,7 @@ impl BackgroundNoise {
         let bed_frames = track_frames.saturating_sub(start);
         // A `transition` preset glides start -> end over the whole bed.
         let ramp = if transition {
-            Ramp::linear(0.0, bed_frames as f64)
+            Ramp::new(0.0, bed_frames as f64, 1.0, Curve::Linear)
         } else {
             Ramp::none()
         };

@@ -5,6 +5,9 @@
 use serde_json::Value;
 
 use super::color::ColorSpec;
+use crate::dsp::osc::{cos_cycles, wrap};
+use crate::dsp::shapes::skew_tri;
+use crate::dsp::transition::{Lerp, ParamReader};
 use crate::error::TrackError;
 use crate::track::params::Params;
 
@@ -30,20 +33,22 @@ impl LfoWave {
     #[inline]
     pub fn at(self, p: f64) -> f64 {
         match self {
-            LfoWave::Sine => (std::f64::consts::TAU * p).cos(),
-            LfoWave::Triangle => 4.0 * (p - p.floor() - 0.5).abs() - 1.0,
+            LfoWave::Sine => cos_cycles(p),
+            // `Tri(q, 0)` rises over [0, 0.5) and peaks at 0.5: half a cycle later is the
+            // cosine phase.
+            LfoWave::Triangle => skew_tri(wrap(p + 0.5), 0.0),
         }
     }
 }
 
-/// One notch sweep, `[start, end]` of each value.
+/// One notch sweep: start and end of each value.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sweep {
-    pub min: [f64; 2],
-    pub max: [f64; 2],
-    pub q: [f64; 2],
+    pub min: Lerp,
+    pub max: Lerp,
+    pub q: Lerp,
     /// Cascade count (rounded when used).
-    pub casc: [f64; 2],
+    pub casc: Lerp,
 }
 
 /// Everything a swept-notch noise needs.
@@ -53,13 +58,13 @@ pub struct NoiseConfig {
     pub seed: u64,
     /// Voice gain (`amp`, PY `volume`).
     pub amp: f64,
-    /// LFO rate (Hz), start/end.
-    pub lfo_freq: [f64; 2],
+    /// LFO rate (Hz).
+    pub lfo_freq: Lerp,
     pub lfo_wave: LfoWave,
-    /// Right channel LFO lead (degrees), start/end.
-    pub lr_offset_deg: [f64; 2],
-    /// LFO offset of the second notch set (degrees), start/end; 0 at both ends = no second set.
-    pub intra_offset_deg: [f64; 2],
+    /// Right channel LFO lead (degrees).
+    pub lr_offset_deg: Lerp,
+    /// LFO offset of the second notch set (degrees); 0 at both ends = no second set.
+    pub intra_offset_deg: Lerp,
     pub sweeps: Vec<Sweep>,
 }
 
@@ -82,19 +87,17 @@ fn num_value(v: &Value, file: &str, path: &str) -> Result<f64, TrackError> {
 
 fn check_sweep(s: &Sweep, file: &str, path: &str, keys: [&str; 4]) -> Result<(), TrackError> {
     let err = |k: &str, msg: &str| TrackError::invalid(file, format!("{path}{k}"), msg);
-    for i in 0..2 {
-        if s.min[i] <= 0.0 {
-            return Err(err(keys[0], "notch frequency must be > 0"));
-        }
-        if s.max[i] <= 0.0 {
-            return Err(err(keys[1], "notch frequency must be > 0"));
-        }
-        if s.q[i] <= 0.0 {
-            return Err(err(keys[2], "Q must be a finite number > 0"));
-        }
-        if !(0.0..=MAX_CASC).contains(&s.casc[i]) {
-            return Err(err(keys[3], "cascade count must be in [0, 64]"));
-        }
+    if s.min.min() <= 0.0 {
+        return Err(err(keys[0], "notch frequency must be > 0"));
+    }
+    if s.max.min() <= 0.0 {
+        return Err(err(keys[1], "notch frequency must be > 0"));
+    }
+    if s.q.min() <= 0.0 {
+        return Err(err(keys[2], "Q must be a finite number > 0"));
+    }
+    if !(0.0..=MAX_CASC).contains(&s.casc.min()) || s.casc.max() > MAX_CASC {
+        return Err(err(keys[3], "cascade count must be in [0, 64]"));
     }
     Ok(())
 }
@@ -130,13 +133,14 @@ fn parse_sweep_list(p: &Params, key: &str, transition: bool) -> Result<Vec<Sweep
             Value::Object(m) => {
                 let o = Params::new(m.clone(), p.file.clone(), path.clone());
                 let pair =
-                    |base: &str, alias: Option<&str>, def: f64| -> Result<[f64; 2], TrackError> {
+                    |base: &str, alias: Option<&str>, def: f64| -> Result<Lerp, TrackError> {
                         let mut b = o.num(base, def)?;
                         if let Some(a) = alias {
                             b = o.num(a, b)?;
                         }
-                        let s = o.num(&format!("start_{base}"), b)?;
-                        Ok([s, o.num(&format!("end_{base}"), s)?])
+                        let start = o.num(&format!("start_{base}"), b)?;
+                        let end = o.num(&format!("end_{base}"), start)?;
+                        Ok(Lerp { start, end })
                     };
                 let s = Sweep {
                     min: pair("min", None, DEF_MIN)?,
@@ -152,8 +156,8 @@ fn parse_sweep_list(p: &Params, key: &str, transition: bool) -> Result<Vec<Sweep
                 let hi = num_value(&a[1], &p.file, &format!("{path}[1]"))?;
                 let (q, casc) = legacy_q_casc(p, i, transition)?;
                 let s = Sweep {
-                    min: [lo; 2],
-                    max: [hi; 2],
+                    min: Lerp::fixed(lo),
+                    max: Lerp::fixed(hi),
                     q,
                     casc,
                 };
@@ -176,35 +180,28 @@ fn parse_sweep_list(p: &Params, key: &str, transition: bool) -> Result<Vec<Sweep
 /// Q and cascade (start/end) of sweep `i` in the legacy pair form: `notch_q` / `casc` (number
 /// or per-sweep list); transition variants read `start_q` / `end_q`, `start_casc` / `end_casc`
 /// first. Errors name the key the bad value came from.
-fn legacy_q_casc(
-    p: &Params,
-    i: usize,
-    transition: bool,
-) -> Result<([f64; 2], [f64; 2]), TrackError> {
-    let read = |base: &str,
-                def: f64,
-                ok: &dyn Fn(f64) -> bool,
-                msg: &str|
-     -> Result<[f64; 2], TrackError> {
-        let checked = |key: &str, v: Option<f64>| -> Result<Option<f64>, TrackError> {
-            match v {
-                Some(x) if !ok(x) => Err(p.error(key, msg)),
-                v => Ok(v),
+fn legacy_q_casc(p: &Params, i: usize, transition: bool) -> Result<(Lerp, Lerp), TrackError> {
+    let read =
+        |base: &str, def: f64, ok: &dyn Fn(f64) -> bool, msg: &str| -> Result<Lerp, TrackError> {
+            let checked = |key: &str, v: Option<f64>| -> Result<Option<f64>, TrackError> {
+                match v {
+                    Some(x) if !ok(x) => Err(p.error(key, msg)),
+                    v => Ok(v),
+                }
+            };
+            let b = checked(base, per_sweep(p, base, i)?)?.unwrap_or(def);
+            if !transition {
+                return Ok(Lerp::fixed(b));
             }
+            let (sk, ek) = if base == "notch_q" {
+                ("start_q", "end_q")
+            } else {
+                ("start_casc", "end_casc")
+            };
+            let s = checked(sk, per_sweep(p, sk, i)?)?.unwrap_or(b);
+            let e = checked(ek, per_sweep(p, ek, i)?)?.unwrap_or(s);
+            Ok(Lerp { start: s, end: e })
         };
-        let b = checked(base, per_sweep(p, base, i)?)?.unwrap_or(def);
-        if !transition {
-            return Ok([b, b]);
-        }
-        let (sk, ek) = if base == "notch_q" {
-            ("start_q", "end_q")
-        } else {
-            ("start_casc", "end_casc")
-        };
-        let s = checked(sk, per_sweep(p, sk, i)?)?.unwrap_or(b);
-        let e = checked(ek, per_sweep(p, ek, i)?)?.unwrap_or(s);
-        Ok([s, e])
-    };
     let q = read(
         "notch_q",
         DEF_Q,
@@ -223,7 +220,7 @@ fn legacy_q_casc(
 /// Reads a `[[min, max], ...]` list of a transition variant (`start_sweeps` / `end_sweeps`).
 fn parse_pairs(p: &Params, key: &str) -> Result<Vec<[f64; 2]>, TrackError> {
     let sweeps = parse_sweep_list(p, key, true)?;
-    Ok(sweeps.iter().map(|s| [s.min[0], s.max[0]]).collect())
+    Ok(sweeps.iter().map(|s| [s.min.start, s.max.start]).collect())
 }
 
 impl NoiseConfig {
@@ -264,28 +261,21 @@ impl NoiseConfig {
                 LfoWave::Sine
             }
         };
-        let pair = |base: &str, def: f64, non_neg: bool| -> Result<[f64; 2], TrackError> {
-            let b = if non_neg {
-                p.non_negative(base, def)?
-            } else {
-                p.num(base, def)?
-            };
+        // FORMAT §10.5 spells the transition keys `start_X` / `end_X`; plain voices read
+        // `start_X` too (falling back to `X`), never `end_X`.
+        let r = ParamReader::new(p, true);
+        let pair = |base: &str, def: f64, non_neg: bool| -> Result<Lerp, TrackError> {
             let sk = format!("start_{base}");
-            let s = if non_neg {
-                p.non_negative(&sk, b)?
+            let ek = if transition {
+                format!("end_{base}")
             } else {
-                p.num(&sk, b)?
+                sk.clone()
             };
-            if !transition {
-                return Ok([s, s]);
+            if non_neg {
+                r.non_negative_keys(&sk, &ek, base, def)
+            } else {
+                r.keys(&sk, &ek, base, def)
             }
-            let ek = format!("end_{base}");
-            let e = if non_neg {
-                p.non_negative(&ek, s)?
-            } else {
-                p.num(&ek, s)?
-            };
-            Ok([s, e])
         };
         let lfo_freq = pair("lfo_freq", 0.1, true)?;
         let lr_offset_deg = pair("lfo_phase_offset_deg", 0.0, false)?;
@@ -314,8 +304,14 @@ impl NoiseConfig {
                 let e = ends.get(i).copied().unwrap_or(s);
                 let (q, casc) = legacy_q_casc(p, i, true)?;
                 v.push(Sweep {
-                    min: [s[0], e[0]],
-                    max: [s[1], e[1]],
+                    min: Lerp {
+                        start: s[0],
+                        end: e[0],
+                    },
+                    max: Lerp {
+                        start: s[1],
+                        end: e[1],
+                    },
                     q,
                     casc,
                 });
@@ -326,10 +322,9 @@ impl NoiseConfig {
         };
         if !transition {
             for s in &mut sweeps {
-                s.min[1] = s.min[0];
-                s.max[1] = s.max[0];
-                s.q[1] = s.q[0];
-                s.casc[1] = s.casc[0];
+                for v in [&mut s.min, &mut s.max, &mut s.q, &mut s.casc] {
+                    v.end = v.start;
+                }
             }
         }
         Ok(NoiseConfig {

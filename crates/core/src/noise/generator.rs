@@ -2,15 +2,15 @@
 //! domain.
 //!
 //! Design: overlapping frames of [`FRAME`] samples, hop `FRAME / 2`. Frame `k` covers samples
-//! `[(k - 1) * HOP, (k + 1) * HOP)`. Its spectrum is random (a counter-based splitmix64 stream
-//! keyed by seed, frame index and channel), multiplied by the colour's magnitude curve, inverse
+//! `[(k - 1) * HOP, (k + 1) * HOP)`. Its spectrum is random (counter-based hashes keyed by a
+//! splitmix64 mix of seed, frame index and channel), multiplied by the colour's magnitude curve, inverse
 //! real-FFT'd and multiplied by a sine (sqrt-Hann) window; frames are overlap-added. Because
 //! `sin^2 + cos^2 = 1` and frames are independent, the variance is the same at every sample.
 //! Any sample depends on two frames only, so `seek` is O(1) and output does not depend on block
 //! sizes.
 //!
-//! The spectral coefficients above the lowest 32 bins are uniform (16 bits each, four per
-//! random word: cheap), not Gaussian; every output sample is a weighted sum of thousands of
+//! The spectral coefficients above the lowest 32 bins are uniform (16 bits each, two per
+//! 32-bit hash of the bin index under a per-frame key: cheap and vectorizable), not Gaussian; every output sample is a weighted sum of thousands of
 //! them, so it is Gaussian for all practical purposes (central limit theorem). The lowest bins,
 //! which dominate brown-like colours, are true Gaussians (Box-Muller). Tails are never heavier
 //! than Gaussian: a linear combination of independent uniforms and Gaussians is strictly
@@ -22,6 +22,7 @@ use realfft::{ComplexToReal, RealFftPlanner};
 use std::sync::Arc;
 
 use super::color::ColorSpec;
+use crate::dsp::osc::{cos_cycles, sin_cycles};
 
 /// Frame length of the spectral synthesis (samples).
 pub const FRAME: usize = 8192;
@@ -47,6 +48,35 @@ fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+/// 32-bit hash of the word counter `i` under the frame key `(k0, k1)` (lowbias32 rounds with
+/// the key's high half mixed in between). For a fixed key it is a bijection of `i`, so the
+/// words of one frame never repeat; 32-bit lanes vectorize (8 per AVX2 instruction), unlike
+/// 64-bit multiplies.
+#[inline(always)]
+fn hash32(i: u32, k0: u32, k1: u32) -> u32 {
+    let mut x = i.wrapping_mul(0x9e37_79b9).wrapping_add(k0);
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x7feb_352d);
+    x ^= x >> 15;
+    x ^= k1;
+    x = x.wrapping_mul(0x846c_a68b);
+    x ^ (x >> 16)
+}
+
+crate::multiversion! {
+    /// Bins `first..` of a frame: two centred 16-bit uniforms (re, im) per hashed word, times
+    /// the bin's magnitude. `spec[j]` is bin `first + j`.
+    fn fill_uniform(spec: &mut [Complex<f32>], mag: &[f32], first: u32, k0: u32, k1: u32) {
+        const C: f32 = 32767.5;
+        for (j, (bin, m)) in spec.iter_mut().zip(mag).enumerate() {
+            let r = hash32(first + j as u32, k0, k1);
+            let re = (r & 0xffff) as f32 - C;
+            let im = (r >> 16) as f32 - C;
+            *bin = Complex::new(re * m, im * m);
+        }
+    }
 }
 
 /// Stereo coloured noise, RMS [`NOISE_RMS`] per channel, left and right independent.
@@ -161,7 +191,6 @@ impl ColoredNoise {
                 .wrapping_mul(2)
                 .wrapping_add(ch as u64)
                 .wrapping_add(GOLDEN)));
-        const C: f32 = 32767.5;
         // The lowest bins get true Gaussian values (Box-Muller, same variance as the
         // uniforms): for brown-ish colours they carry most of the power, and uniform
         // amplitudes there would give a platykurtic, non-Gaussian signal.
@@ -177,22 +206,17 @@ impl ColoredNoise {
             let u1 = ((r >> 32) as f64 + 0.5) / 4294967296.0;
             let u2 = (r & 0xffff_ffff) as f64 / 4294967296.0;
             let rad = sd * (-2.0 * u1.ln()).sqrt();
-            let (s, c) = (std::f64::consts::TAU * u2).sin_cos();
+            let (s, c) = (sin_cycles(u2), cos_cycles(u2));
             *bin = Complex::new((rad * c) as f32 * m, (rad * s) as f32 * m);
         }
-        // Four 16-bit uniforms per word: re/im of two bins.
-        for (j, (bins, mags)) in self
-            .spec
-            .chunks_exact_mut(2)
-            .zip(self.mag.chunks_exact(2))
-            .enumerate()
-            .skip(GAUSS_BINS / 2)
-        {
-            let r = mix(base.wrapping_add((j as u64 + 1).wrapping_mul(GOLDEN)));
-            let u = |sh: u32| ((r >> sh) & 0xffff) as f32 - C;
-            bins[0] = Complex::new(u(0) * mags[0], u(16) * mags[0]);
-            bins[1] = Complex::new(u(32) * mags[1], u(48) * mags[1]);
-        }
+        let (lo, hi) = (base as u32, (base >> 32) as u32);
+        fill_uniform(
+            &mut self.spec[GAUSS_BINS..],
+            &self.mag[GAUSS_BINS..],
+            GAUSS_BINS as u32,
+            lo,
+            hi,
+        );
         // DC and Nyquist must be real for the c2r transform (and are 0 here).
         self.spec[0] = Complex::new(0.0, 0.0);
         let last = self.spec.len() - 1;

@@ -16,7 +16,6 @@ mod color;
 mod config;
 mod generator;
 mod notch;
-mod ramp;
 mod voice;
 
 #[cfg(test)]
@@ -29,6 +28,7 @@ pub use generator::{ColoredNoise, FRAME, NOISE_RMS, PEAK_SIGMAS};
 pub use voice::NoiseSweptNotch;
 
 use crate::TrackError;
+use crate::dsp::transition::Ramp;
 use crate::track::params::Params;
 use crate::voices::{Voice, VoiceContext};
 
@@ -41,9 +41,9 @@ pub fn build_noise_voice(
 ) -> Result<Box<dyn Voice>, TrackError> {
     let cfg = NoiseConfig::from_params(params, transition, ctx.seed)?;
     let ramp = if transition {
-        ramp::Ramp::from_params(params, ctx.sample_rate as f64, ctx.step_duration)?
+        Ramp::from_params(params, ctx.step_duration, ctx.sample_rate)?
     } else {
-        ramp::Ramp::none()
+        Ramp::none()
     };
     Ok(Box::new(NoiseSweptNotch::new(&cfg, ctx.sample_rate, ramp)))
 }

@@ -1,5 +1,7 @@
 //! Cascaded RBJ-cookbook notch biquads, left and right side by side.
 
+use crate::dsp::osc::{cos_cycles, sin_cycles};
+
 /// One notch (with its cascade) for both channels. All stages of a channel share the
 /// coefficients. Stages are kept running up to `hist.len() - 1` even when fewer are
 /// `active` (cascade counts that change during a transition), so the state is always a
@@ -41,8 +43,10 @@ impl NotchCascade {
     /// Sets the centre frequencies (Hz, per channel), Q and active stage count.
     pub(crate) fn set(&mut self, fc: [f64; 2], q: f64, active: usize, sr: f64) {
         for ch in 0..2 {
-            let w0 = std::f64::consts::TAU * fc[ch].clamp(1.0, 0.499 * sr) / sr;
-            let (s, c) = w0.sin_cos();
+            // Polynomial sin/cos (error ~4e-9): the zeros stay exactly on the unit circle
+            // (b0 = b2, b1 = a1), only their angle moves by a few nHz.
+            let p = fc[ch].clamp(1.0, 0.499 * sr) / sr;
+            let (s, c) = (sin_cycles(p), cos_cycles(p));
             let alpha = s / (2.0 * q);
             let inv = 1.0 / (1.0 + alpha);
             self.b0[ch] = inv;
@@ -54,18 +58,42 @@ impl NotchCascade {
 
     /// Filters `left` / `right` in place.
     pub(crate) fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        let stages = self.stages();
-        if stages == 0 {
+        if self.stages() == 0 {
             return;
         }
-        let (b0, b1, a2, active) = (self.b0, self.b1, self.a2, self.active);
-        let hist = &mut self.hist[..];
+        run_cascade(
+            &mut self.hist,
+            [self.b0, self.b1, self.a2],
+            self.active,
+            left,
+            right,
+        );
+    }
+
+    /// Pole radius of a notch at `fc` Hz with quality `q`: `sqrt((1 - alpha) / (1 + alpha))`.
+    pub(crate) fn pole_radius(fc: f64, q: f64, sr: f64) -> f64 {
+        let w0 = std::f64::consts::TAU * fc.clamp(1.0, 0.499 * sr) / sr;
+        let alpha = w0.sin() / (2.0 * q);
+        ((1.0 - alpha) / (1.0 + alpha)).max(0.0).sqrt()
+    }
+}
+
+crate::multiversion! {
+    /// The cascade kernel: every stage of `hist` (`[b0, b1, a2]` coefficients shared), output
+    /// tapped after stage `active`. L and R are the two lanes of each `[f64; 2]`.
+    fn run_cascade(
+        hist: &mut [[[f64; 2]; 2]],
+        coef: [[f64; 2]; 3],
+        active: usize,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        let [b0, b1, a2] = coef;
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let mut x = [*l as f64, *r as f64];
-            let mut out = x;
             let mut prev = hist[0];
             hist[0] = [x, prev[0]];
-            for (s, h) in hist[1..].iter_mut().enumerate() {
+            for h in hist[1..].iter_mut() {
                 let cur = *h;
                 let mut y = [0.0; 2];
                 for ch in 0..2 {
@@ -75,20 +103,12 @@ impl NotchCascade {
                 *h = [y, cur[0]];
                 prev = cur;
                 x = y;
-                if s + 1 == active {
-                    out = y;
-                }
             }
+            // The newest output of stage `active` (the input for 0).
+            let out = hist[active][0];
             *l = out[0] as f32;
             *r = out[1] as f32;
         }
-    }
-
-    /// Pole radius of a notch at `fc` Hz with quality `q`: `sqrt((1 - alpha) / (1 + alpha))`.
-    pub(crate) fn pole_radius(fc: f64, q: f64, sr: f64) -> f64 {
-        let w0 = std::f64::consts::TAU * fc.clamp(1.0, 0.499 * sr) / sr;
-        let alpha = w0.sin() / (2.0 * q);
-        ((1.0 - alpha) / (1.0 + alpha)).max(0.0).sqrt()
     }
 }
 

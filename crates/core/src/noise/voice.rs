@@ -3,7 +3,7 @@
 use super::config::{LfoWave, NoiseConfig, Sweep};
 use super::generator::ColoredNoise;
 use super::notch::{NotchCascade, warmup_samples};
-use super::ramp::Ramp;
+use crate::dsp::transition::{Lerp, Ramp};
 use crate::voices::Voice;
 
 /// Notch coefficients are recomputed every `CTRL` samples, at step positions that are
@@ -25,11 +25,11 @@ pub struct NoiseSweptNotch {
     pos: u64,
     /// `amp * amplitude`.
     gain: f32,
-    lfo_freq: [f64; 2],
+    lfo_freq: Lerp,
     lfo_wave: LfoWave,
     /// Offsets in cycles.
-    lr_offset: [f64; 2],
-    intra_offset: [f64; 2],
+    lr_offset: Lerp,
+    intra_offset: Lerp,
     ramp: Ramp,
     sweeps: Vec<Sweep>,
     /// Per sweep: the main notch set, then (if the intra offset is used) the second one.
@@ -44,26 +44,22 @@ impl NoiseSweptNotch {
     /// (use [`Ramp::none`] for plain voices).
     pub(crate) fn new(cfg: &NoiseConfig, sample_rate: u32, ramp: Ramp) -> NoiseSweptNotch {
         let sr = sample_rate as f64;
-        let intra = cfg.intra_offset_deg.iter().any(|d| *d != 0.0);
+        let intra = !cfg.intra_offset_deg.is_zero();
         let sets_per_sweep = if intra { 2 } else { 1 };
         let mut sets = Vec::new();
         let mut slowest_r = 0.0f64;
         let mut total_stages = 0;
         for s in &cfg.sweeps {
-            let max_c = s.casc[0].round().max(s.casc[1].round()) as usize;
+            let max_c = s.casc.max().round() as usize;
             for _ in 0..sets_per_sweep {
                 sets.push(NotchCascade::new(max_c));
             }
             total_stages += max_c * sets_per_sweep;
             // The LFO keeps the centre inside [lowest, highest] of the limits; the pole radius
             // is largest (slowest decay) at an end of that range (sin is concave on [0, pi]).
-            let lo = s
-                .min
-                .iter()
-                .chain(&s.max)
-                .fold(f64::INFINITY, |a, b| a.min(*b));
-            let hi = s.min.iter().chain(&s.max).fold(0.0f64, |a, b| a.max(*b));
-            let q = s.q[0].max(s.q[1]);
+            let lo = s.min.min().min(s.max.min());
+            let hi = s.min.max().max(s.max.max());
+            let q = s.q.max();
             for f in [lo, hi] {
                 slowest_r = slowest_r.max(NotchCascade::pole_radius(f, q, sr));
             }
@@ -73,7 +69,10 @@ impl NoiseSweptNotch {
         } else {
             warmup_samples(slowest_r, total_stages, WARMUP_TOL)
         };
-        let deg = |d: [f64; 2]| [d[0] / 360.0, d[1] / 360.0];
+        let deg = |d: Lerp| Lerp {
+            start: d.start / 360.0,
+            end: d.end / 360.0,
+        };
         let mut v = NoiseSweptNotch {
             noise: ColoredNoise::new(&cfg.color, sample_rate, cfg.seed),
             sr,
@@ -99,24 +98,18 @@ impl NoiseSweptNotch {
         self.warmup
     }
 
-    /// LFO phase (cycles) at sample `n`: the integral of the (possibly ramped) rate.
-    fn lfo_phase(&self, n: f64) -> f64 {
-        let [f0, f1] = self.lfo_freq;
-        (f0 * n + (f1 - f0) * self.ramp.integral(n)) / self.sr
-    }
-
     /// Recomputes every notch for step position `n`.
     fn update(&mut self, n: u64) {
-        let t = n as f64;
-        let a = self.ramp.a(t);
-        let lerp = |v: [f64; 2]| v[0] + (v[1] - v[0]) * a;
-        let phase = self.lfo_phase(t);
-        let lr = lerp(self.lr_offset);
-        let intra = lerp(self.intra_offset);
+        let (a, cum) = self.ramp.a_cum(n);
+        // LFO phase (cycles): the running sum of the (possibly ramped) rate.
+        let f = self.lfo_freq;
+        let phase = (f.start * n as f64 + (f.end - f.start) * cum) / self.sr;
+        let lr = self.lr_offset.at(a);
+        let intra = self.intra_offset.at(a);
         let wave = self.lfo_wave;
         for (i, s) in self.sweeps.iter().enumerate() {
-            let (lo, hi, q) = (lerp(s.min), lerp(s.max), lerp(s.q));
-            let casc = lerp(s.casc).round() as usize;
+            let (lo, hi, q) = (s.min.at(a), s.max.at(a), s.q.at(a));
+            let casc = s.casc.at(a).round() as usize;
             let (mid, half) = ((lo + hi) / 2.0, (hi - lo) / 2.0);
             for k in 0..self.sets_per_sweep {
                 let p = phase + if k == 1 { intra } else { 0.0 };
@@ -135,7 +128,7 @@ impl NoiseSweptNotch {
         }
         let mut i = 0;
         while i < left.len() {
-            if self.pos % CTRL == 0 {
+            if self.pos.is_multiple_of(CTRL) {
                 self.update(self.pos);
             }
             let n = ((CTRL - self.pos % CTRL) as usize).min(left.len() - i);
