@@ -8,7 +8,7 @@ CLI       := target/release/realtime_backend
 SHARED_DIR ?= $(abspath ../shared)
 export SHARED_DIR
 
-.PHONY: run setup build build-python test test-rust test-python check-wasm bench fmt clean
+.PHONY: run setup build build-python test test-rust test-python check-shared check-wasm bench fmt clean
 
 run: setup build
 	@mkdir -p out
@@ -32,11 +32,14 @@ build-python: $(MATURIN)
 
 test: setup build-python test-rust check-wasm test-python
 
-test-rust:
+test-rust: check-shared
 	cargo test --workspace --exclude audio-python
 
-test-python: build-python
+test-python: build-python check-shared
 	$(PY) -m pytest -q python/tests
+
+check-shared:
+	@test -d "$(SHARED_DIR)/tracks" || { echo "test data not found: SHARED_DIR=$(SHARED_DIR) (set SHARED_DIR to the shared folder)"; exit 2; }
 
 check-wasm:
 	cargo build -p audio-core --target wasm32-unknown-unknown --no-default-features
