@@ -80,7 +80,7 @@ def test_pushed_clip_is_heard_at_its_start_time_while_playing(tmp_path):
     code = f"""
         import json
         import realtime_backend as rb
-        {TONE}
+        exec({TONE!r})
         rb.start_stream(json.loads({json.dumps(json.dumps(track()))}), 0.0, sample_rate={SR})
         x = tone({CLIP_SECS})
         # In pieces: a 2-D float32 array, a flat float64 array, a list, then the end.
@@ -113,6 +113,8 @@ def test_pushed_clip_is_heard_at_its_start_time_while_playing(tmp_path):
     levels = [level_1k(win[i : i + w]) for i in range(0, len(win) - w, w)]
     first = next(i for i, v in enumerate(levels) if v > 0.5 * voice)
     start = CLIP_AT - 0.1 + first * w / SR
+    print(f"push done at {out.split()[-1]} s; 1 kHz {level_1k(clip):.4f} vs voice {voice:.4f}; "
+          f"before {level_1k(seg(1.0, CLIP_AT - 0.1)):.2e}; heard from {start:.4f} s")
     assert abs(start - CLIP_AT) <= 0.006, f"clip heard from {start:.4f} s, expected {CLIP_AT}"
 
 
@@ -120,7 +122,7 @@ def test_without_a_push_the_clip_is_silent(tmp_path):
     code = f"""
         import json
         import realtime_backend as rb
-        {TONE}
+        exec({TONE!r})
         rb.start_stream(json.loads({json.dumps(json.dumps(track()))}), 0.0, sample_rate={SR})
         wait_frames({int((TRACK_SECS + 0.5) * SR)})
         rb.stop_stream()
@@ -141,7 +143,7 @@ def test_pushed_before_start_replaces_the_file_and_errors(tmp_path):
         import json
         import realtime_backend as rb
         from audio_engine import errors
-        {TONE}
+        exec({TONE!r})
         t = json.loads({json.dumps(json.dumps(track(clip_at=1.0, file_path=missing)))})
         # A named clip file that does not exist is an error unless clips are pushed.
         try:

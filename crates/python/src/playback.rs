@@ -166,10 +166,12 @@ impl Slot {
         }
         c.buf.extend_from_slice(&samples);
         c.finished = finished;
-        let (Some(p), Some(track)) = (self.player.as_ref(), self.track.take()) else {
+        let Some(rate) = self.player.as_ref().map(Core::sample_rate) else {
             return Ok(());
         };
-        let rate = p.sample_rate();
+        let Some(track) = self.track.take() else {
+            return Ok(());
+        };
         let grown = c.buf.len() - c.handed;
         let due = finished || grown >= (4 * rate as usize).max(c.handed);
         let result = if due && grown > 0 {
