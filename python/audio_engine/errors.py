@@ -34,6 +34,17 @@ class AudioIOError(OSError, AudioEngineError):
     """Reading an input or writing an output file failed (other than "not found")."""
 
 
+class ClipSamplesError(ValueError, AudioEngineError):
+    """``push_clip_samples`` got unusable audio: an odd number of samples (it must be
+    interleaved stereo), a value that is not a finite number, or something that is not a
+    sequence of numbers."""
+
+
+class ClipIndexError(IndexError, ClipSamplesError):
+    """``push_clip_samples`` named a clip the playing track does not have (index < 0 or
+    >= ``len(clips)``). Also an ``IndexError`` and a ``ValueError``."""
+
+
 class DeviceError(AudioEngineError):
     """No audio output device, or the device failed while playing."""
 
@@ -46,4 +57,6 @@ __all__ = [
     "AudioFileNotFoundError",
     "AudioIOError",
     "DeviceError",
+    "ClipSamplesError",
+    "ClipIndexError",
 ]

@@ -12,8 +12,12 @@ The calls existing code makes keep their names and argument order::
 ``FileNotFoundError``) or :class:`AudioIOError` (an ``OSError``); all are ``RuntimeError`` too.
 """
 
+import warnings as _warnings
+
 from audio_engine._native import (  # noqa: F401
     Player,
+    clear_clip_samples,
+    push_clip_samples,
     pause_stream,
     resume_stream,
     set_master_gain,
@@ -34,9 +38,25 @@ from audio_engine.errors import (  # noqa: F401
     AudioEngineError,
     AudioFileNotFoundError,
     AudioIOError,
+    ClipIndexError,
+    ClipSamplesError,
     DeviceError,
     TrackFormatError,
 )
+
+
+def enable_gpu(enable: bool) -> bool:
+    """There is no GPU path: the engine renders on the CPU. Returns ``False`` (the GPU is not
+    in use); asking for it (``enable=True``) also emits a ``RuntimeWarning`` saying so."""
+    if enable:
+        _warnings.warn(
+            "realtime_backend.enable_gpu(True): this engine has no GPU path; "
+            "rendering stays on the CPU",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return False
+
 
 __all__ = [
     "start_stream",
@@ -49,6 +69,9 @@ __all__ = [
     "set_volume",
     "set_master_gain",
     "status",
+    "push_clip_samples",
+    "clear_clip_samples",
+    "enable_gpu",
     "Player",
     "render_full_wav",
     "render_sample_wav",
@@ -60,4 +83,6 @@ __all__ = [
     "AudioFileNotFoundError",
     "AudioIOError",
     "DeviceError",
+    "ClipSamplesError",
+    "ClipIndexError",
 ]

@@ -1,7 +1,7 @@
 """Type stubs for realtime_backend (session tracks)."""
 
 import os
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -11,6 +11,8 @@ from audio_engine.errors import (
     AudioEngineError as AudioEngineError,
     AudioFileNotFoundError as AudioFileNotFoundError,
     AudioIOError as AudioIOError,
+    ClipIndexError as ClipIndexError,
+    ClipSamplesError as ClipSamplesError,
     DeviceError as DeviceError,
     TrackFormatError as TrackFormatError,
 )
@@ -77,16 +79,56 @@ def start_stream(
     sample_rate: Optional[int] = None,
     device: Optional[str] = None,
     lenient: bool = False,
+    clips_pushed: bool = False,
 ) -> None:
     """Start live playback on the default (or named) device at ``start_time`` seconds.
 
     Replaces whatever the default player was playing. The GIL is released while the device
     opens and the track is built. Raises TrackFormatError on a bad track, DeviceError when no
     output device can be opened.
+
+    Overlay clips: a clip whose audio was pushed (:func:`push_clip_samples`) plays the pushed
+    audio and its file is not read. A clip with an empty or missing ``file_path`` is silent
+    until pushed (offline rendering rejects it). A named clip file that is missing or cannot
+    be decoded is an error (AudioFileNotFoundError, AudioDecodeError) unless
+    ``clips_pushed=True``: then no clip file is read at all and every clip is silent until
+    its audio is pushed (the GUI decodes the clips itself).
     """
 
 def stop_stream() -> None:
-    """Stop and release the device; harmless when nothing plays."""
+    """Stop and release the device; harmless when nothing plays. Also forgets pushed clips."""
+
+SampleData = Union[npt.ArrayLike, "memoryview", Sequence[float]]
+"""Interleaved stereo float samples: a float32 numpy array (any shape, flattened in C order,
+so ``(frames, 2)`` works), another float dtype (converted), a buffer or a sequence of floats."""
+
+def push_clip_samples(index: int, samples: SampleData, finished: bool = False) -> None:
+    """Stream decoded audio of overlay clip ``index`` (``clips[index]`` of the track), as
+    interleaved stereo float32 at the stream's sample rate, in pieces; ``finished=True``
+    marks its end (a later push for the same clip starts it over).
+
+    The pieces are appended to the default player's staging buffer for that clip. When the
+    clip is finished, and while it is still pushed each time it has doubled in length (by at
+    least 2 s), the playing track is rebuilt off the audio thread with the clip's audio taken
+    from the pushed samples instead of its file, and takes over at the same position with the
+    ``update_track`` crossfade (only the clip differs between the two). Pushed before
+    :func:`start_stream`, the samples are used from the start. Pushed audio is kept across
+    ``start_stream``/``update_track`` until :func:`stop_stream` or :func:`clear_clip_samples`.
+    A pushed clip is mixed with headroom for full scale, so the rest of the track keeps its
+    level when the clip arrives.
+
+    Raises ClipIndexError (an IndexError and a ValueError) when ``index`` < 0 or, with a
+    track loaded, >= its number of clips; ClipSamplesError (ValueError) for an odd number of
+    samples, a non-finite value or data that is not numbers. Both are RuntimeErrors too.
+    """
+
+def clear_clip_samples(index: Optional[int] = None) -> None:
+    """Forget the pushed audio of clip ``index`` (``None``: of every clip). The playing track
+    keeps its current audio until it is next built (start_stream, update_track, a push)."""
+
+def enable_gpu(enable: bool) -> bool:
+    """There is no GPU path: always returns ``False`` (rendering stays on the CPU), and
+    ``enable=True`` emits a ``RuntimeWarning`` saying so."""
 
 def pause_stream() -> None:
     """Pause after a 10 ms fade, keeping the position. DeviceError if no stream is open."""
@@ -125,7 +167,12 @@ class Player:
         crossfade: float = 0.5,
         lenient: bool = False,
     ) -> None: ...
-    def start(self, track_json: TrackInput, start_time: float = 0.0) -> None: ...
+    def start(
+        self, track_json: TrackInput, start_time: float = 0.0, *, clips_pushed: bool = False
+    ) -> None: ...
+    def push_clip_samples(self, index: int, samples: SampleData, finished: bool = False) -> None:
+        """:func:`push_clip_samples` for this player."""
+    def clear_clip_samples(self, index: Optional[int] = None) -> None: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def stop(self) -> None: ...

@@ -4,4 +4,5 @@ mod clip;
 mod session;
 pub mod wav;
 
+pub use clip::ClipSource;
 pub use session::{MAX_CHUNK, RenderOptions, SessionSource};

@@ -6,7 +6,7 @@
 //! into the mix; then the background bed and clips are added and the final gain applied.
 //! All buffers are allocated in [`SessionSource::new`]; rendering allocates nothing.
 
-use super::clip::Clip;
+use super::clip::{Clip, ClipSource};
 use crate::dsp::crossfade::CrossfadeCurve;
 use crate::dsp::envelope::Envelope;
 use crate::error::TrackError;
@@ -154,7 +154,19 @@ fn voice_seed(step: usize, voice: usize) -> u64 {
 impl SessionSource {
     /// Builds the source: constructs every voice (validating its params), places steps and
     /// crossfades, decodes clips, and computes the gains. All I/O and allocation happens here.
+    /// Every clip is decoded from its file ([`ClipSource::File`]).
     pub fn new(track: &Track, opts: RenderOptions) -> Result<Self, TrackError> {
+        Self::with_clip_sources(track, opts, &[])
+    }
+
+    /// [`SessionSource::new`] with the audio of clip `i` taken from `clips[i]` (clips past
+    /// the slice's end use [`ClipSource::File`]). Live playback uses it to mix audio the
+    /// caller pushed instead of (or in the absence of) the clip files.
+    pub fn with_clip_sources(
+        track: &Track,
+        opts: RenderOptions,
+        clip_sources: &[ClipSource],
+    ) -> Result<Self, TrackError> {
         let sr = opts.sample_rate.unwrap_or(track.sample_rate);
         if !(8000..=384_000).contains(&sr) {
             return Err(TrackError::invalid(
@@ -255,8 +267,9 @@ impl SessionSource {
 
         let steps_end = steps.iter().map(|s| s.end).max().unwrap_or(0);
         let mut clips = Vec::with_capacity(track.clips.len());
-        for c in &track.clips {
-            clips.push(Clip::load(c, sr)?);
+        for (i, c) in track.clips.iter().enumerate() {
+            let from = clip_sources.get(i).unwrap_or(&ClipSource::File);
+            clips.push(Clip::build(c, from, sr, &track.label)?);
         }
         let total = clips
             .iter()

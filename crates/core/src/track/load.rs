@@ -81,8 +81,11 @@ impl Step {
 /// An overlay clip reference.
 #[derive(Debug, Clone)]
 pub struct ClipSpec {
+    /// JSON path of the clip (`clips[i]`), for messages.
     pub path: String,
-    /// Resolved against the track's folder.
+    /// Resolved against the track's folder; empty when `file_path` is missing or empty (then
+    /// rendering it is an error unless the caller supplies its audio, see
+    /// `render::ClipSource`).
     pub file: PathBuf,
     pub start_seconds: f64,
     pub amp: f64,
@@ -462,18 +465,15 @@ fn resolve(base: Option<&Path>, p: &str) -> PathBuf {
 
 fn clip_spec(f: &str, i: usize, c: &RawClip, base: Option<&Path>) -> Result<ClipSpec, TrackError> {
     let p = format!("clips[{i}]");
-    if c.file_path.trim().is_empty() {
-        return Err(TrackError::invalid(
-            f,
-            format!("{p}.file_path"),
-            "must not be empty",
-        ));
-    }
     let start_seconds = finite_non_negative(f, &format!("{p}.start"), c.start.unwrap_or(0.0))?;
     let amp = finite_non_negative(f, &format!("{p}.amp"), c.amp.unwrap_or(1.0))?;
     Ok(ClipSpec {
         path: p,
-        file: resolve(base, &c.file_path),
+        file: if c.file_path.trim().is_empty() {
+            PathBuf::new()
+        } else {
+            resolve(base, &c.file_path)
+        },
         start_seconds,
         amp,
     })

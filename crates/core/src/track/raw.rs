@@ -110,7 +110,9 @@ pub struct RawEnvelope {
 
 #[derive(Debug, Deserialize)]
 pub struct RawClip {
-    #[serde(alias = "path", alias = "file")]
+    /// Missing or empty: no file (the audio must come from the caller, see
+    /// `render::ClipSource`).
+    #[serde(alias = "path", alias = "file", default)]
     pub file_path: String,
     #[serde(alias = "start_time", default)]
     pub start: Option<f64>,
