@@ -7,6 +7,11 @@
 #   target/release/realtime_backend play T.json --duration 5   # takes 5 s
 #   scripts/paced-audio.sh stop
 #
+# Use a fixed device buffer (`play --buffer 512`, `PlayerConfig::buffer_frames`): cpal's
+# default on this PCM is 16384 frames (341 ms). The plugin does not report most underruns
+# (it replays the stale ring), so count glitches in a capture (`jack_rec` on the player's
+# ports), not only `Status::underruns`.
+#
 # Env (optional): PACED_AUDIO_DIR (state dir, default /tmp/paced-audio-$UID), PACED_AUDIO_RATE
 # (48000), PACED_AUDIO_PERIOD (JACK period in frames, 256). The server gets its own name
 # (JACK_DEFAULT_SERVER), so it does not collide with other JACK servers on a shared machine.
@@ -22,6 +27,8 @@ env_lines() {
   echo "export JACK_DEFAULT_SERVER=$server"
   echo "export JACK_NO_AUDIO_RESERVATION=1"
   echo "export ALSA_CONFIG_PATH=$dir/asound.conf"
+  # For tests that give each child its own ALSA config (crates/cli/tests/paced.rs).
+  echo "export PACED_AUDIO_CONF=$dir/asound.conf"
 }
 
 start() {
@@ -39,17 +46,20 @@ start() {
   if [ -f "$dir/jackd.pid" ] && kill -0 "$(cat "$dir/jackd.pid")" 2>/dev/null; then
     echo "paced audio already running (jackd pid $(cat "$dir/jackd.pid"))" >&2
   else
-    # `plug` converts any format/rate/channel count the app asks for to the server's
-    # float stereo at $rate.
+    # default: the JACK PCM itself (float, stereo, the server's rate only), so cpal renders at
+    # the server rate with the buffer it asks for (`plug` over it resampled 44.1 kHz in ALSA,
+    # refused fixed buffer sizes, and gave cpal ~15000-frame periods). `plugged` converts
+    # anything (e.g. `aplay -D plugged file.wav`).
     cat >"$dir/asound.conf" <<EOF
 pcm.!default {
-    type plug
-    slave.pcm "paced"
-}
-pcm.paced {
     type jack
     playback_ports { 0 system:playback_1 1 system:playback_2 }
-    hint { show on description "paced JACK dummy device ($rate Hz)" }
+    hint { show on description "paced JACK dummy device ($rate Hz, float)" }
+}
+pcm.plugged {
+    type plug
+    slave.pcm "default"
+    hint { show on description "paced JACK dummy device, any format/rate" }
 }
 EOF
     setsid jackd -n "$server" -d dummy -r "$rate" -p "$period" -C 0 -P 2 \
