@@ -213,12 +213,15 @@ pub fn play(args: &PlayArgs) -> Result<(), CliError> {
 fn summary(player: &mut Player) {
     let st = player.status();
     eprintln!(
-        "played {:.1} s on {}: underruns {}, audio-thread load {:.3} % of one core, longest callback {:.0} us",
+        "played {:.1} s on {} at {} Hz: underruns {}, audio-thread load {:.3} % of one core, longest callback {:.0} us, {} frames per callback, device delay {:.1} ms",
         st.output_frames as f64 / st.sample_rate as f64,
         player.device_name(),
+        st.sample_rate,
         st.underruns,
         100.0 * st.dsp_load,
-        st.max_callback_secs * 1e6
+        st.max_callback_secs * 1e6,
+        st.output_frames / st.callbacks.max(1),
+        st.device_delay_secs * 1e3
     );
 }
 
