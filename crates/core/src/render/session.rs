@@ -439,7 +439,10 @@ impl Source for SessionSource {
                 fr[1] = r.clamp(-1.0, 1.0);
             }
             let clamped = if m > 1.0 {
-                ml.iter().zip(mr).filter(|(l, r)| (*l * g).abs() > 1.0 || (*r * g).abs() > 1.0).count() as u64
+                ml.iter()
+                    .zip(mr)
+                    .filter(|(l, r)| (*l * g).abs() > 1.0 || (*r * g).abs() > 1.0)
+                    .count() as u64
             } else {
                 0
             };

@@ -33,7 +33,12 @@ impl Binaural {
         ];
         let base = r.non_negative("baseFreq", 200.0)?;
         let beat = r.non_negative("beatFreq", 4.0)?;
-        let beat = r.check("beatFreq", beat, |x| x <= 0.5 * sr, "must be below the Nyquist frequency")?;
+        let beat = r.check(
+            "beatFreq",
+            beat,
+            |x| x <= 0.5 * sr,
+            "must be below the Nyquist frequency",
+        )?;
         let left_high = p.boolean("leftHigh", false)?;
         let mono = r.boolean("forceMono", false)?;
         let lo = Lerp {
