@@ -1,34 +1,61 @@
 //! Coarse alignment of score and recording: subsequence DTW on chroma + onset-chroma features,
 //! and robust straight-line fits (tempo ratio and offset).
 
-/// Distance between two non-negative feature vectors: 1 - cosine similarity; two (almost)
-/// silent vectors are close, silence against sound is far.
-#[inline]
-fn cos_dist(a: &[f32], b: &[f32], na: f32, nb: f32) -> f32 {
-    const EPS: f32 = 1e-6;
-    match (na > EPS, nb > EPS) {
-        (true, true) => 1.0 - a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>() / (na * nb),
-        (false, false) => 0.0,
-        _ => 1.0,
-    }
-}
-
 /// Frame sequence of 24-dimensional features (12 chroma + 12 onset chroma).
 pub struct Seq {
     pub feats: Vec<[f32; 24]>,
 }
 
 impl Seq {
-    fn norms(&self) -> Vec<(f32, f32)> {
+    /// Scales each half (chroma, onset chroma) by its 95th-percentile norm over the sequence,
+    /// so "silent" and "no onset" mean the same for the score and the recording.
+    fn normalised(&self) -> Vec<[f32; 24]> {
+        let norm = |f: &[f32]| f.iter().map(|v| v * v).sum::<f32>().sqrt();
+        let p95 = |half: usize| {
+            let mut v: Vec<f32> = self
+                .feats
+                .iter()
+                .map(|f| norm(&f[half * 12..half * 12 + 12]))
+                .collect();
+            v.sort_by(|a, b| a.total_cmp(b));
+            v.get(v.len() * 95 / 100).copied().unwrap_or(1.0).max(1e-9)
+        };
+        let (a, b) = (p95(0), p95(1));
         self.feats
             .iter()
             .map(|f| {
-                let n1 = f[..12].iter().map(|v| v * v).sum::<f32>().sqrt();
-                let n2 = f[12..].iter().map(|v| v * v).sum::<f32>().sqrt();
-                (n1, n2)
+                let mut o = *f;
+                o[..12].iter_mut().for_each(|v| *v /= a);
+                o[12..].iter_mut().for_each(|v| *v /= b);
+                o
             })
             .collect()
     }
+}
+
+/// Distance of two normalised frames, 0..1: half chroma (cosine distance; two quiet frames
+/// are close, quiet against sound is far) and half onset (Euclidean, so "no onset" matches
+/// "no onset").
+#[inline]
+fn frame_dist(a: &[f32; 24], b: &[f32; 24]) -> f32 {
+    const QUIET: f32 = 0.05;
+    let (mut ab, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
+    for k in 0..12 {
+        ab += a[k] * b[k];
+        aa += a[k] * a[k];
+        bb += b[k] * b[k];
+    }
+    let (na, nb) = (aa.sqrt(), bb.sqrt());
+    let chroma = match (na > QUIET, nb > QUIET) {
+        (true, true) => 1.0 - ab / (na * nb),
+        (false, false) => 0.0,
+        _ => 1.0,
+    };
+    let mut d = 0.0f32;
+    for k in 12..24 {
+        d += (a[k] - b[k]) * (a[k] - b[k]);
+    }
+    0.5 * chroma + 0.5 * (d.sqrt() * 0.5).min(1.0)
 }
 
 /// Subsequence DTW: the whole score (`score`, rows) is matched against a free stretch of the
@@ -39,13 +66,8 @@ pub fn dtw_map(score: &Seq, rec: &Seq) -> Vec<f64> {
     if n == 0 || m == 0 {
         return vec![0.0; n];
     }
-    let sn = score.norms();
-    let rn = rec.norms();
-    let cost = |i: usize, j: usize| -> f32 {
-        let (a, b) = (&score.feats[i], &rec.feats[j]);
-        0.5 * cos_dist(&a[..12], &b[..12], sn[i].0, rn[j].0)
-            + 0.5 * cos_dist(&a[12..], &b[12..], sn[i].1, rn[j].1)
-    };
+    let (sf, rf) = (score.normalised(), rec.normalised());
+    let cost = |i: usize, j: usize| -> f32 { frame_dist(&sf[i], &rf[j]) };
     // Back pointers: 0 diagonal, 1 from the row above (score advances), 2 from the left.
     let mut back = vec![0u8; n * m];
     let mut prev = vec![0.0f32; m];

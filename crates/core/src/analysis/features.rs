@@ -128,7 +128,7 @@ fn harmonic_ranges(rate: f64, bins: usize) -> Vec<(u16, u16)> {
 
 /// Weight of harmonic `h` (0-based) in the salience sum.
 #[inline]
-fn hweight(h: usize) -> f32 {
+pub fn hweight(h: usize) -> f32 {
     [1.0, 0.8, 0.65, 0.55, 0.45, 0.4, 0.35, 0.3][h]
 }
 
@@ -232,7 +232,10 @@ pub fn compute(x: &[f32], rate: u32) -> Features {
                      och: &mut [f32],
                      on: &mut f32| {
         let cur = &logmag[t * bins..(t + 1) * bins];
-        if t >= LAG {
+        if t < LAG {
+            // Before the signal is silence: a note right at the start is an onset too.
+            fl.copy_from_slice(cur);
+        } else {
             let prev = &logmag[(t - LAG) * bins..(t - LAG + 1) * bins];
             // Reference: the previous frame max-filtered over 3 bins (SuperFlux), so small
             // pitch wobbles do not count as new energy.

@@ -359,7 +359,7 @@ pub fn analyze(
             a1 * n.start + b1 + corr
         })
         .collect();
-    let tau = 0.12 * strength;
+    let tau = PRESENCE_THRESHOLD * strength;
     let pass2 = match_notes(&f, &notes, &centers, w, 0.12, Some(tau));
 
     // 5. Final line through the notes at their own pitch.
@@ -468,6 +468,10 @@ pub fn analyze(
     })
 }
 
+/// A note is present when its unexplained harmonic new energy reaches this share of the
+/// typical note's salience.
+const PRESENCE_THRESHOLD: f32 = 0.15;
+
 /// Frames per DTW frame (about 100 ms).
 const COARSE: usize = 10;
 
@@ -492,7 +496,17 @@ fn coarse_line(f: &Features, notes: &[ExpectedNote]) -> (f64, f64) {
         let r = &mut rec[t / COARSE];
         for c in 0..12 {
             r[c] += f.chroma[t * 12 + c];
-            r[12 + c] += f.onset_chroma[t * 12 + c];
+        }
+    }
+    // Onsets over two DTW frames (half a frame either side), so an onset near a frame
+    // boundary still meets the score's.
+    for (j, r) in rec.iter_mut().enumerate() {
+        let lo = (j * COARSE).saturating_sub(COARSE / 2);
+        let hi = ((j + 1) * COARSE + COARSE / 2).min(f.frames);
+        for t in lo..hi {
+            for c in 0..12 {
+                r[12 + c] += f.onset_chroma[t * 12 + c];
+            }
         }
     }
     for r in &mut rec {
@@ -518,9 +532,18 @@ fn coarse_line(f: &Features, notes: &[ExpectedNote]) -> (f64, f64) {
                 s[((n.pitch as i32 + d).rem_euclid(12)) as usize] += w * hw;
             }
         }
-        if i0 < sn {
-            for &(d, hw) in &HARM_PC {
-                score[i0][12 + ((n.pitch as i32 + d).rem_euclid(12)) as usize] += v * hw;
+        // Onsets spread like the recording's (two frames around the onset).
+        let x = n.start / dt;
+        let (k, fr) = (x.floor() as usize, x - x.floor());
+        let spread = [
+            (k, 1.0f32),
+            (if fr < 0.5 { k.wrapping_sub(1) } else { k + 1 }, 1.0),
+        ];
+        for (i, w) in spread {
+            if i < sn {
+                for &(d, hw) in &HARM_PC {
+                    score[i][12 + ((n.pitch as i32 + d).rem_euclid(12)) as usize] += v * hw * w;
+                }
             }
         }
     }
@@ -540,6 +563,15 @@ fn coarse_line(f: &Features, notes: &[ExpectedNote]) -> (f64, f64) {
     };
     let pts: Vec<(f64, f64)> = notes.iter().map(|n| (n.start, rec_time(n.start))).collect();
     let (a, b, _) = align::robust_line(&pts, 0.15);
+    if std::env::var_os("ANALYSIS_DEBUG").is_some() {
+        eprintln!(
+            "dtw: {} score x {} rec frames, map[0]={:.1} map[end]={:.1}, line {a:.4} {b:.3}",
+            map.len(),
+            rn,
+            map[0],
+            map[map.len() - 1]
+        );
+    }
     if a.is_finite() && b.is_finite() && a > 0.2 && a < 5.0 {
         (a, b)
     } else {
@@ -594,10 +626,11 @@ fn typical_strength(out: &[Outcome]) -> f32 {
     v[v.len() / 2].max(1e-6)
 }
 
-/// Matches every expected note to a salience peak near its predicted time (`centers`),
-/// greedily by proximity-weighted salience, each peak used by one note. With `tau`
+/// Matches every expected note to a salience peak of its pitch near its predicted time
+/// (`centers`): per pitch, the order-preserving assignment with the largest total
+/// proximity-weighted salience (dynamic programming), each peak used once. With `tau`
 /// (presence threshold) it also decides wrong pitches and missed notes; without it every
-/// note takes its best peak if it has one.
+/// note keeps its peak if it has one.
 fn match_notes(
     f: &Features,
     notes: &[ExpectedNote],
@@ -608,44 +641,124 @@ fn match_notes(
 ) -> Vec<Outcome> {
     let wf = (window / f.hop_s).ceil() as isize;
     let gauss = |dt: f64| (-0.5 * (dt / sigma).powi(2)).exp() as f32;
-    // (score, note, peak) at the written pitch.
-    let mut cands: Vec<(f32, usize, Peak)> = Vec::new();
-    for (i, n) in notes.iter().enumerate() {
-        let c = f.frame_at(centers[i]);
-        for p in peaks(f, n.pitch, c - wf, c + wf) {
-            cands.push((p.value * gauss(p.time - centers[i]), i, p));
-        }
-    }
-    cands.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut out = vec![Outcome::Missed; notes.len()];
-    // Taken peaks per pitch: frames (a peak within 3 frames counts as the same onset).
-    let mut taken: std::collections::HashMap<u8, Vec<usize>> = Default::default();
-    let is_taken = |taken: &std::collections::HashMap<u8, Vec<usize>>, p: u8, fr: usize| {
-        taken
-            .get(&p)
-            .is_some_and(|v| v.iter().any(|&x| x.abs_diff(fr) <= 3))
-    };
-    for (_, i, pk) in cands {
-        if matches!(out[i], Outcome::Played { .. }) || is_taken(&taken, notes[i].pitch, pk.frame) {
-            continue;
+    let mut by_pitch: std::collections::BTreeMap<u8, Vec<usize>> = Default::default();
+    for (i, n) in notes.iter().enumerate() {
+        by_pitch.entry(n.pitch).or_default().push(i);
+    }
+    for (&pitch, idx) in &by_pitch {
+        let mut idx = idx.clone();
+        idx.sort_by(|&a, &b| centers[a].total_cmp(&centers[b]));
+        // Independent clusters: notes more than two windows apart share no peak.
+        let mut s = 0;
+        while s < idx.len() {
+            let mut e = s + 1;
+            while e < idx.len() && centers[idx[e]] - centers[idx[e - 1]] <= 2.0 * window {
+                e += 1;
+            }
+            let cl = &idx[s..e];
+            let lo = f.frame_at(centers[cl[0]]) - wf;
+            let hi = f.frame_at(centers[cl[cl.len() - 1]]) + wf;
+            let pk: Vec<Peak> = peaks(f, pitch, lo, hi).collect();
+            for (i, p) in assign(cl, &pk, |i, p| {
+                let dt = p.time - centers[i];
+                (dt.abs() <= window).then(|| p.value * gauss(dt))
+            }) {
+                out[i] = Outcome::Played { pitch, peak: p };
+            }
+            s = e;
         }
-        out[i] = Outcome::Played {
-            pitch: notes[i].pitch,
-            peak: pk,
-        };
-        taken.entry(notes[i].pitch).or_default().push(pk.frame);
     }
     let Some(tau) = tau else {
         return out;
     };
-    // Wrong pitch / missed decisions, in order of salience so strong notes claim first.
-    for i in 0..notes.len() {
+    let mut taken: std::collections::HashMap<u8, Vec<usize>> = Default::default();
+    for o in &out {
+        if let Outcome::Played { pitch, peak } = o {
+            taken.entry(*pitch).or_default().push(peak.frame);
+        }
+    }
+    let is_taken = |taken: &std::collections::HashMap<u8, Vec<usize>>, p: u8, fr: usize| {
+        taken
+            .get(&p)
+            .is_some_and(|v| v.iter().any(|&x| x.abs_diff(fr) <= 2))
+    };
+    let release = |taken: &mut std::collections::HashMap<u8, Vec<usize>>, p: u8, fr: usize| {
+        if let Some(v) = taken.get_mut(&p) {
+            v.retain(|&x| x != fr);
+        }
+    };
+    // Decisions, strongest notes first: each note's evidence is the new energy at its
+    // harmonics that the notes already accepted around the same moment do not explain.
+    let mut order: Vec<usize> = (0..notes.len()).collect();
+    let val = |o: &Outcome| match o {
+        Outcome::Played { peak, .. } => peak.value,
+        Outcome::Missed => 0.0,
+    };
+    order.sort_by(|&a, &b| val(&out[b]).total_cmp(&val(&out[a])));
+    // Accepted onsets: (frame, pitch, raw salience).
+    let mut accepted: Vec<(usize, u8, f32)> = Vec::new();
+    let mut res = Residual::new(f);
+    // Evidence of pitch `p` at frame `fr`: its whitened new energy not explained by the
+    // accepted notes there (nor by `also`, a competing pitch).
+    let evidence = |res: &mut Residual,
+                    accepted: &[(usize, u8, f32)],
+                    fr: usize,
+                    p: u8,
+                    raw: f32,
+                    also: Option<u8>| {
+        res.load(fr);
+        let mut cover = 0.0f32;
+        for &(af, ap, araw) in accepted {
+            if af.abs_diff(fr) <= 3 {
+                res.mask(ap);
+                cover = cover.max(araw);
+            }
+        }
+        if let Some(q) = also {
+            res.mask(q);
+        }
+        let (s, free) = res.salience(p);
+        // Harmonics hidden under accepted notes (octaves, twelfths) cannot be checked: scale
+        // up what is left; when almost nothing is left, the pitch must be about as salient
+        // as the note covering it (alone, that note lends it much less).
+        if free >= 0.35 {
+            s / free
+        } else if raw >= 0.75 * cover {
+            raw
+        } else {
+            0.0
+        }
+    };
+    // Expected-note centres in time order, to find the note nearest to a time.
+    let mut sorted_centers: Vec<f64> = centers.to_vec();
+    sorted_centers.sort_by(|a, b| a.total_cmp(b));
+    let nearest_other = |t: f64, own: f64| -> f64 {
+        let k = sorted_centers.partition_point(|&c| c < t);
+        let mut best = f64::INFINITY;
+        for j in k.saturating_sub(2)..(k + 2).min(sorted_centers.len()) {
+            let c = sorted_centers[j];
+            if c != own {
+                best = best.min((c - t).abs());
+            }
+        }
+        best
+    };
+    let mut decided = vec![Outcome::Missed; notes.len()];
+    let wq = (0.6 * window / f.hop_s).ceil() as isize;
+    for &i in &order {
         let n = notes[i];
-        let v = match out[i] {
-            Outcome::Played { peak, .. } => peak.value,
-            Outcome::Missed => 0.0,
+        let (rs_p, pk_p) = match out[i] {
+            Outcome::Played { peak, .. } => (
+                evidence(&mut res, &accepted, peak.frame, n.pitch, peak.value, None),
+                Some(peak),
+            ),
+            Outcome::Missed => (0.0, None),
         };
-        // Best neighbouring pitch that no nearby expected note explains.
+        let g_p = pk_p.map_or(0.0, |p| gauss(p.time - centers[i]));
+        // Best neighbouring pitch (a semitone or a tone away) that no expected note sounding
+        // at the same moment explains, at a time nearer this note than any other.
+        let c = f.frame_at(centers[i]);
         let mut best: Option<(u8, Peak, f32)> = None;
         for d in [-2i32, -1, 1, 2] {
             let q = n.pitch as i32 + d;
@@ -655,83 +768,235 @@ fn match_notes(
             let q = q as u8;
             let explained = notes
                 .iter()
-                .any(|m| m.pitch == q && (centers[m.index] - centers[i]).abs() < window + 0.1);
+                .any(|m| m.pitch == q && (centers[m.index] - centers[i]).abs() < 0.08);
             if explained {
                 continue;
             }
-            let c = f.frame_at(centers[i]);
-            let wq = (0.6 * window / f.hop_s).ceil() as isize;
             for p in peaks(f, q, c - wq, c + wq) {
-                if is_taken(&taken, q, p.frame) {
+                if is_taken(&taken, q, p.frame) || p.value < tau {
                     continue;
                 }
-                let s = p.value * gauss(p.time - centers[i]);
-                if best.is_none_or(|(_, _, bs)| s > bs) {
-                    best = Some((q, p, s));
+                let own = (p.time - centers[i]).abs();
+                if nearest_other(p.time, centers[i]) + 0.02 < own {
+                    continue;
+                }
+                let w = evidence(&mut res, &accepted, p.frame, q, p.value, None) * gauss(own);
+                if best.is_none_or(|(_, _, bw)| w > bw) {
+                    best = Some((q, p, w));
                 }
             }
         }
+        if std::env::var_os("ANALYSIS_DEBUG").is_some() {
+            eprintln!(
+                "note {i} p{} c={:.3} peak={:?} rs={rs_p:.3} tau={tau:.3} alt={:?}",
+                n.pitch,
+                centers[i],
+                pk_p.map(|p| (p.time, p.value)),
+                best.map(|(q, p, r)| (q, p.time, r))
+            );
+        }
         if let Some((q, p, _)) = best {
-            if p.value > tau && p.value > 1.6 * v {
-                if let Outcome::Played { peak, .. } = out[i] {
-                    // Release the peak at the written pitch.
-                    if let Some(v) = taken.get_mut(&n.pitch) {
-                        v.retain(|&x| x != peak.frame);
-                    }
+            // Compare on what each pitch has that the other does not (a semitone apart their
+            // low harmonics overlap).
+            let g_q = gauss(p.time - centers[i]);
+            let ex_q = evidence(&mut res, &accepted, p.frame, q, p.value, Some(n.pitch));
+            let ex_p = match pk_p {
+                Some(pk) => evidence(&mut res, &accepted, pk.frame, n.pitch, pk.value, Some(q)),
+                None => 0.0,
+            };
+            if ex_q * g_q > tau && ex_q * g_q > 1.6 * ex_p * g_p {
+                if let Some(pk) = pk_p {
+                    release(&mut taken, n.pitch, pk.frame);
                 }
-                out[i] = Outcome::Played { pitch: q, peak: p };
+                decided[i] = Outcome::Played { pitch: q, peak: p };
                 taken.entry(q).or_default().push(p.frame);
+                accepted.push((p.frame, q, p.value));
                 continue;
             }
         }
-        if v < tau {
-            if let Outcome::Played { peak, .. } = out[i] {
-                if let Some(v) = taken.get_mut(&n.pitch) {
-                    v.retain(|&x| x != peak.frame);
-                }
+        match pk_p {
+            Some(pk) if rs_p * g_p >= tau => {
+                decided[i] = out[i];
+                accepted.push((pk.frame, n.pitch, pk.value));
             }
-            out[i] = Outcome::Missed;
+            Some(pk) => release(&mut taken, n.pitch, pk.frame),
+            None => {}
+        }
+    }
+    // Second chance for notes left without a peak: a peak of their pitch released above.
+    for i in 0..notes.len() {
+        if !matches!(decided[i], Outcome::Missed) {
+            continue;
+        }
+        let n = notes[i];
+        let c = f.frame_at(centers[i]);
+        let mut best: Option<(Peak, f32)> = None;
+        for p in peaks(f, n.pitch, c - wf, c + wf) {
+            if is_taken(&taken, n.pitch, p.frame) || p.value < tau {
+                continue;
+            }
+            let w = evidence(&mut res, &accepted, p.frame, n.pitch, p.value, None)
+                * gauss(p.time - centers[i]);
+            if w >= tau && best.is_none_or(|(_, bw)| w > bw) {
+                best = Some((p, w));
+            }
+        }
+        if let Some((p, _)) = best {
+            decided[i] = Outcome::Played {
+                pitch: n.pitch,
+                peak: p,
+            };
+            taken.entry(n.pitch).or_default().push(p.frame);
+            accepted.push((p.frame, n.pitch, p.value));
+        }
+    }
+    decided
+}
+
+/// Order-preserving assignment of `items` (sorted) to `peaks` (sorted by time) maximising the
+/// summed weight; `w(item, peak)` is `None` where a pair is not allowed.
+fn assign(
+    items: &[usize],
+    peaks: &[Peak],
+    w: impl Fn(usize, &Peak) -> Option<f32>,
+) -> Vec<(usize, Peak)> {
+    let (k, m) = (items.len(), peaks.len());
+    if k == 0 || m == 0 {
+        return Vec::new();
+    }
+    // d[i][j]: best total with the first i items and the first j peaks.
+    let mut d = vec![0.0f32; (k + 1) * (m + 1)];
+    let at = |i: usize, j: usize| i * (m + 1) + j;
+    for i in 1..=k {
+        for j in 1..=m {
+            let mut best = d[at(i - 1, j)].max(d[at(i, j - 1)]);
+            if let Some(x) = w(items[i - 1], &peaks[j - 1]) {
+                best = best.max(d[at(i - 1, j - 1)] + x);
+            }
+            d[at(i, j)] = best;
+        }
+    }
+    let mut out = Vec::new();
+    let (mut i, mut j) = (k, m);
+    while i > 0 && j > 0 {
+        if d[at(i, j)] == d[at(i - 1, j)] {
+            i -= 1;
+        } else if d[at(i, j)] == d[at(i, j - 1)] {
+            j -= 1;
+        } else {
+            out.push((items[i - 1], peaks[j - 1]));
+            i -= 1;
+            j -= 1;
         }
     }
     out
 }
 
-/// Onsets not explained by the matched notes: at each broadband onset peak, the new energy
-/// left after removing the harmonics of every matched note that starts within 80 ms; a pitch
-/// whose salience in that residue is strong (and peaks there in time) is an extra note.
-fn find_extra(f: &Features, played: &[(usize, u8)], strength: f32) -> Vec<(f64, u8)> {
-    let bins = f.bins;
-    let near = (0.08 / f.hop_s).round() as usize;
-    let thr = 0.3 * strength;
-    let mut out: Vec<(f64, u8)> = Vec::new();
-    let mut resid = vec![0.0f32; bins];
-    let mut sal = vec![0.0f32; features::N_PITCH];
-    // Broadband onset peaks (local maxima over +-3 frames).
-    for t in 3..f.frames.saturating_sub(3) {
-        let o = f.onset[t];
-        if o <= 0.0 || (t - 3..=t + 3).any(|u| u != t && f.onset[u] > o) {
-            continue;
+/// Whitened new-energy spectrum around one frame, with the harmonics of chosen notes masked.
+struct Residual<'a> {
+    f: &'a Features,
+    buf: Vec<f32>,
+    masked: Vec<bool>,
+    prefix: Vec<f32>,
+}
+
+impl<'a> Residual<'a> {
+    fn new(f: &'a Features) -> Self {
+        Residual {
+            f,
+            buf: vec![0.0; f.bins],
+            masked: vec![false; f.bins],
+            prefix: vec![0.0; f.bins + 1],
         }
-        // Residual new energy around t (max over t-1..t+1).
-        for (k, r) in resid.iter_mut().enumerate() {
-            *r = f.flux[(t - 1) * bins + k]
-                .max(f.flux[t * bins + k])
-                .max(f.flux[(t + 1) * bins + k]);
+    }
+
+    /// Max of the flux over frames t-1..=t+1, minus its local mean over +-8 bins (so
+    /// broadband attack noise does not look like harmonics).
+    fn load(&mut self, t: usize) {
+        let (f, bins) = (self.f, self.f.bins);
+        let t0 = t.saturating_sub(1);
+        let t1 = (t + 1).min(f.frames - 1);
+        for k in 0..bins {
+            let mut m = 0.0f32;
+            for u in t0..=t1 {
+                m = m.max(f.flux[u * bins + k]);
+            }
+            self.buf[k] = m;
+            self.masked[k] = false;
+            self.prefix[k + 1] = self.prefix[k] + m;
         }
-        for &(fr, p) in played {
-            if fr.abs_diff(t) <= near {
-                for &(lo, hi) in f.pitch_ranges(p) {
-                    if hi == 0 {
-                        break;
-                    }
-                    // Mask half a semitone plus a bin each side (window leakage).
-                    let lo = (lo as usize).saturating_sub(1);
-                    let hi = (hi as usize + 1).min(bins - 1);
-                    resid[lo..=hi].iter_mut().for_each(|v| *v = 0.0);
-                }
+        for k in 0..bins {
+            let (lo, hi) = (k.saturating_sub(8), (k + 9).min(bins));
+            let mean = (self.prefix[hi] - self.prefix[lo]) / (hi - lo) as f32;
+            self.buf[k] = (self.buf[k] - mean).max(0.0);
+        }
+    }
+
+    /// Zeroes the harmonics of `pitch` up to the analysed band (stretched upward for piano
+    /// inharmonicity, plus a bin each side for window leakage).
+    fn mask(&mut self, pitch: u8) {
+        let df = self.f.rate / features::N_FFT as f64;
+        let f0 = features::pitch_hz(pitch as f64);
+        let bins = self.f.bins;
+        for h in 1.. {
+            let fh = f0 * h as f64;
+            let lo = fh * 2f64.powf(-0.6 / 12.0) / df - 1.0;
+            let hi = fh * 2f64.powf(0.6 / 12.0) * (1.0 + 3e-4 * (h * h) as f64) / df + 1.0;
+            if lo >= bins as f64 {
+                break;
+            }
+            let (lo, hi) = (lo.max(0.0) as usize, (hi.ceil() as usize).min(bins - 1));
+            self.buf[lo..=hi].iter_mut().for_each(|v| *v = 0.0);
+            self.masked[lo..=hi].iter_mut().for_each(|v| *v = true);
+        }
+    }
+
+    /// Harmonic salience of `pitch` in the current buffer, and the share of its template
+    /// weight that is not masked.
+    fn salience(&self, pitch: u8) -> (f32, f32) {
+        let (mut s, mut free, mut all) = (0.0, 0.0, 0.0);
+        for (h, &(lo, hi)) in self.f.pitch_ranges(pitch).iter().enumerate() {
+            if hi == 0 {
+                break;
+            }
+            let r = lo as usize..=hi as usize;
+            let m = self.buf[r.clone()].iter().fold(0.0f32, |a, &b| a.max(b));
+            s += features::hweight(h) * m;
+            all += features::hweight(h);
+            if !self.masked[r].iter().all(|&x| x) {
+                free += features::hweight(h);
             }
         }
-        features::salience(&resid, &f.ranges, &mut sal);
+        (s, if all > 0.0 { free / all } else { 0.0 })
+    }
+
+    /// Salience of every pitch into `out`.
+    fn salience_all(&self, out: &mut [f32]) {
+        features::salience(&self.buf, &self.f.ranges, out);
+    }
+}
+
+/// Onsets not explained by the matched notes: at each broadband onset peak, the whitened new
+/// energy left after masking the harmonics of every matched note that starts within 80 ms; a
+/// pitch whose salience in that residue is strong (and peaks there in time) is an extra note.
+fn find_extra(f: &Features, played: &[(usize, u8)], strength: f32) -> Vec<(f64, u8)> {
+    let near = (0.08 / f.hop_s).round() as usize;
+    let thr = EXTRA_THRESHOLD * strength;
+    let mut out: Vec<(f64, u8)> = Vec::new();
+    let mut res = Residual::new(f);
+    let mut sal = vec![0.0f32; features::N_PITCH];
+    for t in 3..f.frames.saturating_sub(3) {
+        let o = f.onset[t];
+        if o <= 0.0 || f.onset[t - 1] > o || f.onset[t + 1] >= o {
+            continue;
+        }
+        res.load(t);
+        for &(fr, p) in played {
+            if fr.abs_diff(t) <= near {
+                res.mask(p);
+            }
+        }
+        res.salience_all(&mut sal);
         let (pi, &best) = sal
             .iter()
             .enumerate()
@@ -745,16 +1010,22 @@ fn find_extra(f: &Features, played: &[(usize, u8)], strength: f32) -> Vec<(f64, 
         let pk = peaks(f, pitch, t as isize - 4, t as isize + 4)
             .max_by(|a, b| a.value.total_cmp(&b.value));
         let Some(pk) = pk else { continue };
-        if pk.value <= thr {
-            continue;
-        }
         if out
             .iter()
             .any(|&(tt, pp)| pp == pitch && (tt - pk.time).abs() < 0.1)
         {
             continue;
         }
+        if std::env::var_os("ANALYSIS_DEBUG").is_some() {
+            eprintln!(
+                "extra? t={:.2} p={pitch} resid={:.3} S={strength:.3}",
+                pk.time, best
+            );
+        }
         out.push((pk.time, pitch));
     }
     out
 }
+
+/// Extra-note threshold: residual salience relative to the typical note's salience.
+const EXTRA_THRESHOLD: f32 = 0.4;
