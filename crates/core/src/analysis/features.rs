@@ -152,7 +152,13 @@ pub fn salience(spec: &[f32], ranges: &[(u16, u16)], out: &mut [f32]) {
 
 /// Computes every feature of a mono signal at `rate` (decimated first), hop about 10 ms.
 pub fn compute(x: &[f32], rate: u32) -> Features {
-    let (y, sr) = decimate(x, rate);
+    let (mut y, sr) = decimate(x, rate);
+    // 10 ms fade-in: a recording cut in the middle of a sound would otherwise start with a
+    // broadband click that looks like the onset of every pitch.
+    let fade = ((sr * 0.01) as usize).min(y.len());
+    for (i, v) in y.iter_mut().take(fade).enumerate() {
+        *v *= 0.5 - 0.5 * (std::f32::consts::PI * i as f32 / fade as f32).cos();
+    }
     let hop = (sr * 0.01).round().max(1.0) as usize;
     // Only bins up to ~7.2 kHz are used (harmonics above are not summed).
     let bins = ((7200.0 * N_FFT as f64 / sr) as usize + 4).min(N_FFT / 2 + 1);

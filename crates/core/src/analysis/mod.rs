@@ -472,6 +472,9 @@ pub fn analyze(
 /// typical note's salience.
 const PRESENCE_THRESHOLD: f32 = 0.15;
 
+/// Semitones from a note to its first harmonics (1 to 8).
+const HARMONIC_STEPS: [i32; 8] = [0, 12, 19, 24, 28, 31, 34, 36];
+
 /// Frames per DTW frame (about 100 ms).
 const COARSE: usize = 10;
 
@@ -718,7 +721,7 @@ fn match_notes(
         if let Some(q) = also {
             res.mask(q);
         }
-        let (s, free) = res.salience(p);
+        let (s, free) = res.salience(p, also);
         // Harmonics hidden under accepted notes (octaves, twelfths) cannot be checked: scale
         // up what is left; when almost nothing is left, the pitch must be about as salient
         // as the note covering it (alone, that note lends it much less).
@@ -766,9 +769,12 @@ fn match_notes(
                 continue;
             }
             let q = q as u8;
-            let explained = notes
-                .iter()
-                .any(|m| m.pitch == q && (centers[m.index] - centers[i]).abs() < 0.08);
+            // Explained: another expected note at this moment has a harmonic at q.
+            let explained = notes.iter().any(|m| {
+                m.index != i
+                    && (centers[m.index] - centers[i]).abs() < 0.08
+                    && HARMONIC_STEPS.contains(&(q as i32 - m.pitch as i32))
+            });
             if explained {
                 continue;
             }
@@ -804,7 +810,12 @@ fn match_notes(
                 Some(pk) => evidence(&mut res, &accepted, pk.frame, n.pitch, pk.value, Some(q)),
                 None => 0.0,
             };
-            if ex_q * g_q > tau && ex_q * g_q > 1.6 * ex_p * g_p {
+            // The written pitch hidden under an accepted note: nothing to compare with.
+            let covered = pk_p.is_some() && ex_p == 0.0 && rs_p > 0.0;
+            if std::env::var_os("ANALYSIS_DEBUG").is_some() {
+                eprintln!("  vs {q}: ex_q={ex_q:.3} g_q={g_q:.2} ex_p={ex_p:.3} g_p={g_p:.2}");
+            }
+            if !covered && ex_q * g_q > tau && ex_q * g_q > 1.6 * ex_p * g_p {
                 if let Some(pk) = pk_p {
                     release(&mut taken, n.pitch, pk.frame);
                 }
@@ -952,12 +963,22 @@ impl<'a> Residual<'a> {
     }
 
     /// Harmonic salience of `pitch` in the current buffer, and the share of its template
-    /// weight that is not masked.
-    fn salience(&self, pitch: u8) -> (f32, f32) {
+    /// weight that is not masked. With `versus` (a pitch a semitone or two away) only the
+    /// harmonics at least three bins from that pitch's count: below, the two overlap within
+    /// the window's main lobe and tell nothing apart.
+    fn salience(&self, pitch: u8, versus: Option<u8>) -> (f32, f32) {
+        let df = self.f.rate / features::N_FFT as f64;
+        let (fp, fq) = (
+            features::pitch_hz(pitch as f64),
+            versus.map_or(0.0, |q| features::pitch_hz(q as f64)),
+        );
         let (mut s, mut free, mut all) = (0.0, 0.0, 0.0);
         for (h, &(lo, hi)) in self.f.pitch_ranges(pitch).iter().enumerate() {
             if hi == 0 {
                 break;
+            }
+            if versus.is_some() && (h + 1) as f64 * (fp - fq).abs() < 3.0 * df {
+                continue;
             }
             let r = lo as usize..=hi as usize;
             let m = self.buf[r.clone()].iter().fold(0.0f32, |a, &b| a.max(b));
