@@ -88,6 +88,9 @@ fn main() {
         .unwrap()
         .render_to_end(|_| {});
     let secs = rec.len() as f64 / 2.0 / 44_100.0;
+    let mono = audio_core::analysis::features::mono(&rec, 2);
+    let (ms, _) = best_of(3, || audio_core::analysis::features::compute(&mono, 44_100));
+    println!("analysis: of which features (decimate, STFT, flux, salience) {ms:.0} ms");
     let (ms, r) = best_of(3, || {
         analyze(&rec, 2, 44_100, &exercise, &AnalysisOptions::default()).unwrap()
     });

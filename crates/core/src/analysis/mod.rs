@@ -1003,43 +1003,61 @@ fn find_extra(
     );
     let near = (0.08 / f.hop_s).round() as usize;
     let thr = EXTRA_THRESHOLD * strength;
-    let mut out: Vec<(f64, u8)> = Vec::new();
-    let mut res = Residual::new(f);
-    let mut sal = vec![0.0f32; features::N_PITCH];
-    for t in 3..f.frames.saturating_sub(3) {
-        let o = f.onset[t];
-        if o <= 0.0 || f.onset[t - 1] > o || f.onset[t + 1] >= o {
-            continue;
-        }
+    let mut played = played.to_vec();
+    played.sort_unstable();
+    // Candidate frames: local maxima of the broadband onset strength.
+    let frames: Vec<usize> = (3..f.frames.saturating_sub(3))
+        .filter(|&t| {
+            let o = f.onset[t];
+            o > 0.0 && f.onset[t - 1] <= o && f.onset[t + 1] < o
+        })
+        .collect();
+    let check = |(res, sal): &mut (Residual, Vec<f32>), t: usize| -> Option<(f64, u8)> {
         res.load(t);
-        for &(fr, p) in played {
-            if fr.abs_diff(t) <= near {
-                res.mask(p);
-            }
+        let k = played.partition_point(|&(fr, _)| fr + near < t);
+        for &(_, p) in played[k..].iter().take_while(|&&(fr, _)| fr <= t + near) {
+            res.mask(p);
         }
-        res.salience_all(&mut sal);
+        res.salience_all(sal);
         let (pi, &best) = sal
             .iter()
             .enumerate()
             .skip(r0)
             .take(r1 + 1 - r0)
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .unwrap_or((0, &0.0));
+            .max_by(|a, b| a.1.total_cmp(b.1))?;
         if best <= thr {
-            continue;
+            return None;
         }
         let pitch = features::PITCH_LO + pi as u8;
         // The onset of that pitch: its own salience peak near t.
         let pk = peaks(f, pitch, t as isize - 4, t as isize + 4)
-            .max_by(|a, b| a.value.total_cmp(&b.value));
-        let Some(pk) = pk else { continue };
-        if out
+            .max_by(|a, b| a.value.total_cmp(&b.value))?;
+        Some((pk.time, pitch))
+    };
+    let init = || (Residual::new(f), vec![0.0f32; features::N_PITCH]);
+    #[cfg(feature = "parallel")]
+    let found: Vec<Option<(f64, u8)>> = {
+        use rayon::prelude::*;
+        frames
+            .par_iter()
+            .map_init(init, |st, &t| check(st, t))
+            .collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let found: Vec<Option<(f64, u8)>> = {
+        let mut st = init();
+        frames.iter().map(|&t| check(&mut st, t)).collect()
+    };
+    let mut out: Vec<(f64, u8)> = Vec::new();
+    for (time, pitch) in found.into_iter().flatten() {
+        if !out
             .iter()
-            .any(|&(tt, pp)| pp == pitch && (tt - pk.time).abs() < 0.1)
+            .rev()
+            .take_while(|&&(tt, _)| time - tt < 0.5)
+            .any(|&(tt, pp)| pp == pitch && (tt - time).abs() < 0.1)
         {
-            continue;
+            out.push((time, pitch));
         }
-        out.push((pk.time, pitch));
     }
     out
 }
