@@ -86,7 +86,16 @@ def test_player_class_pause_seek_and_errors(tracks, tmp_path):
             assert st["state"] == "playing" and st["position"] > 6.0, st
             p.pause()
             st = wait(p, lambda s: s["state"] == "paused")
-            pos = st["position"]
+            # The audio thread takes the command at its next block and fades for 10 ms:
+            # wait until the position settles (it runs at hundreds x real time while playing
+            # on the unpaced capture device), then it must not move.
+            prev, t0 = None, time.time()
+            while time.time() - t0 < 20:
+                pos = p.status()["position"]
+                if pos == prev:
+                    break
+                prev = pos
+                time.sleep(0.03)
             time.sleep(0.05)
             assert p.status()["position"] == pos, "position moves while paused"
             p.seek(12.0)
