@@ -1,9 +1,9 @@
-//! [`MidiSource`]: a MIDI song rendered through `rustysynth`, our reverb and a limiter, as a
-//! block [`Source`].
+//! [`MidiSource`]: a MIDI song rendered through `audio_synth` (vendored rustysynth), our reverb
+//! and a limiter, as a block [`Source`].
 
 use std::sync::Arc;
 
-use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
+use audio_synth::{SoundFont, Synthesizer, SynthesizerSettings};
 
 use super::MidiError;
 use super::file::{CMD_SYSTEM_RESET, MidiSong};
@@ -33,9 +33,10 @@ pub struct MidiOptions {
     pub silence_db: f32,
     /// Longest release tail after the last event, seconds. Default 10.
     pub max_tail_seconds: f64,
-    /// Synthesizer block size in frames (8 to 1024): events take effect at the first synth
-    /// block boundary at or after their exact frame, so this is the timing resolution.
-    /// Default 32 (0.73 ms at 44.1 kHz; FluidSynth quantises to 64). 16 costs ~30 % more CPU.
+    /// Synthesizer control block in frames (8 to 1024): envelopes, LFOs, pitch and gain are
+    /// updated once per block and at every event. Event timing does not depend on it (every
+    /// event lands on its exact frame). Default 64 (1.45 ms at 44.1 kHz, FluidSynth's control
+    /// rate).
     pub synth_block: usize,
     /// Voices per synthesizer instance (8 to 256). Default 256.
     pub polyphony: usize,
@@ -53,7 +54,7 @@ impl Default for MidiOptions {
             ceiling_db: -1.0,
             silence_db: -90.0,
             max_tail_seconds: 10.0,
-            synth_block: 32,
+            synth_block: 64,
             polyphony: 256,
             channel_groups: 1,
         }
@@ -126,29 +127,68 @@ struct FrameEvent {
 }
 
 /// One synthesizer instance playing the events of a set of channels (dry, no effects).
+///
+/// Sample-exact: the synthesizer renders in control blocks of at most `block` frames that
+/// start at every event frame (of any channel, so every group shares one grid), and each
+/// event is applied right before the block that starts at its frame. The grid depends only on
+/// the event frames, never on the caller's buffer sizes (a block that straddles the end of the
+/// caller's buffer is rendered whole and its rest kept in `pend`), so the render is exactly
+/// shift-invariant and independent of how it is chunked.
 struct DryRenderer {
     synth: Synthesizer,
     events: Arc<[FrameEvent]>,
     mask: u16,
     cursor: usize,
-    frame: u64,
+    /// Frames rendered by the synthesizer (the pending frames included).
+    synth_frame: u64,
+    block: usize,
+    pend_l: Vec<f32>,
+    pend_r: Vec<f32>,
+    pend_start: usize,
+    pend_end: usize,
     gain: f32,
 }
 
 impl DryRenderer {
-    /// Renders the next `left.len()` frames, applying each event at its frame (split render).
+    /// Renders the next `left.len()` frames.
     fn render(&mut self, left: &mut [f32], right: &mut [f32]) {
         let n = left.len();
-        let end = self.frame + n as u64;
         let mut done = 0usize;
-        while let Some(e) = self.events.get(self.cursor) {
-            if e.frame >= end {
-                break;
+        while done < n {
+            if self.pend_start < self.pend_end {
+                let k = (self.pend_end - self.pend_start).min(n - done);
+                let src = self.pend_start..self.pend_start + k;
+                left[done..done + k].copy_from_slice(&self.pend_l[src.clone()]);
+                right[done..done + k].copy_from_slice(&self.pend_r[src]);
+                self.pend_start += k;
+                done += k;
+                continue;
             }
-            let at = (e.frame.saturating_sub(self.frame)) as usize;
-            if at > done {
-                self.synth.render(&mut left[done..at], &mut right[done..at]);
-                done = at;
+            self.apply_due_events();
+            let to_event = self
+                .events
+                .get(self.cursor)
+                .map_or(u64::MAX, |e| e.frame - self.synth_frame);
+            let len = (self.block as u64).min(to_event) as usize;
+            if len <= n - done {
+                self.synth
+                    .render_exact(&mut left[done..done + len], &mut right[done..done + len]);
+                done += len;
+            } else {
+                self.synth
+                    .render_exact(&mut self.pend_l[..len], &mut self.pend_r[..len]);
+                self.pend_start = 0;
+                self.pend_end = len;
+            }
+            self.synth_frame += len as u64;
+        }
+    }
+
+    /// Applies every event at (or, defensively, before) the synthesizer's current frame.
+    fn apply_due_events(&mut self) {
+        while let Some(e) = self.events.get(self.cursor) {
+            if e.frame > self.synth_frame {
+                break;
             }
             if e.command == CMD_SYSTEM_RESET {
                 self.synth.reset_all_controllers();
@@ -162,17 +202,15 @@ impl DryRenderer {
             }
             self.cursor += 1;
         }
-        if done < n {
-            self.synth.render(&mut left[done..], &mut right[done..]);
-        }
-        self.frame = end;
     }
 
     fn reset(&mut self) {
         self.synth.reset();
         self.synth.set_master_volume(self.gain);
         self.cursor = 0;
-        self.frame = 0;
+        self.synth_frame = 0;
+        self.pend_start = 0;
+        self.pend_end = 0;
     }
 }
 
@@ -206,9 +244,9 @@ fn channel_groups(song: &MidiSong, groups: usize) -> Vec<u16> {
 
 /// A MIDI song as a [`Source`]: synthesizer(s) -> convolution reverb -> look-ahead limiter.
 ///
-/// * Every event is applied at its own frame: rendering is split at event frames inside each
-///   block; the synthesizer then starts the change at its next internal block boundary, so
-///   timing error is below [`MidiOptions::synth_block`] frames (0.73 ms by default).
+/// * Sample-exact timing: every event takes effect on its own frame (the synthesizer's
+///   control blocks restart at each event frame), so moving all events by k frames moves the
+///   dry output by exactly k frames.
 /// * After the last event the source keeps rendering the release tail until a 1024-frame
 ///   window is below [`MidiOptions::silence_db`] (reverb included) or
 ///   [`MidiOptions::max_tail_seconds`] have passed; [`Source::total_frames`] is `None` until
@@ -268,7 +306,6 @@ impl MidiSource {
         let mut settings = SynthesizerSettings::new(sr as i32);
         settings.block_size = options.synth_block;
         settings.maximum_polyphony = options.polyphony;
-        settings.enable_reverb_and_chorus = false;
         let mut groups = Vec::with_capacity(masks.len());
         for mask in masks {
             let synth = Synthesizer::new(soundfont, &settings)
@@ -278,7 +315,12 @@ impl MidiSource {
                 events: Arc::clone(&events),
                 mask,
                 cursor: 0,
-                frame: 0,
+                synth_frame: 0,
+                block: options.synth_block,
+                pend_l: vec![0.0; options.synth_block],
+                pend_r: vec![0.0; options.synth_block],
+                pend_start: 0,
+                pend_end: 0,
                 gain: options.gain,
             };
             g.reset();
