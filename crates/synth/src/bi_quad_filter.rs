@@ -79,18 +79,37 @@ impl BiQuadFilter {
         let block_length = block.len();
 
         if self.active {
-            for input in block.iter_mut().take(block_length) {
-                let output = self.a0 * *input + self.a1 * self.x1 + self.a2 * self.x2
-                    - self.a3 * self.y1
-                    - self.a4 * self.y2;
-
-                self.x2 = self.x1;
-                self.x1 = *input;
-                self.y2 = self.y1;
-                self.y1 = output;
-
-                *input = output;
+            // Two samples per step from the state two samples back (the recurrence unrolled
+            // once), so the feedback chain costs one multiply-add per two samples instead of
+            // two dependent multiply-subtract pairs per sample; the feed-forward part has no
+            // loop-carried dependency. Same filter, rounding differs from upstream by ~1e-7.
+            let (a0, a1, a2, a3, a4) = (self.a0, self.a1, self.a2, self.a3, self.a4);
+            let (c1, c2) = (a3 * a3 - a4, a3 * a4);
+            let (mut x1, mut x2, mut y1, mut y2) = (self.x1, self.x2, self.y1, self.y2);
+            let mut pairs = block.chunks_exact_mut(2);
+            for p in &mut pairs {
+                let (xa, xb) = (p[0], p[1]);
+                let ua = a0 * xa + a1 * x1 + a2 * x2;
+                let ub = a0 * xb + a1 * xa + a2 * x1;
+                let ya = (ua - a4 * y2) - a3 * y1;
+                let yb = (ub - a3 * ua) + (c1 * y1 + c2 * y2);
+                p[0] = ya;
+                p[1] = yb;
+                x2 = xa;
+                x1 = xb;
+                y2 = ya;
+                y1 = yb;
             }
+            for input in pairs.into_remainder() {
+                let x = *input;
+                let y = (a0 * x + a1 * x1 + a2 * x2 - a4 * y2) - a3 * y1;
+                x2 = x1;
+                x1 = x;
+                y2 = y1;
+                y1 = y;
+                *input = y;
+            }
+            (self.x1, self.x2, self.y1, self.y2) = (x1, x2, y1, y2);
         } else {
             // Keep the history as if the filter had passed the block through, so turning it
             // on later starts smoothly. Blocks may be 1 frame long with exact rendering.
