@@ -42,6 +42,54 @@ impl BiQuadFilter {
         }
     }
 
+    pub(crate) fn is_active(&self) -> bool {
+        self.active
+    }
+
+    /// Runs four active filters over their blocks (all `n` long) in lock-step: four
+    /// independent feedback chains per step, which the compiler packs into SIMD lanes, instead
+    /// of one latency-bound chain per voice.
+    pub(crate) fn process4(f: [&mut BiQuadFilter; 4], b: [&mut [f32]; 4], n: usize) {
+        let mut c = [[0_f32; 4]; 5];
+        let mut s = [[0_f32; 4]; 4];
+        for (i, f) in f.iter().enumerate() {
+            c[0][i] = f.a0;
+            c[1][i] = f.a1;
+            c[2][i] = f.a2;
+            c[3][i] = f.a3;
+            c[4][i] = f.a4;
+            s[0][i] = f.x1;
+            s[1][i] = f.x2;
+            s[2][i] = f.y1;
+            s[3][i] = f.y2;
+        }
+        let [b0, b1, b2, b3] = b;
+        let (b0, b1, b2, b3) = (&mut b0[..n], &mut b1[..n], &mut b2[..n], &mut b3[..n]);
+        let [x1, x2, y1, y2] = &mut s;
+        for t in 0..n {
+            let x = [b0[t], b1[t], b2[t], b3[t]];
+            let mut y = [0_f32; 4];
+            for i in 0..4 {
+                y[i] = (c[0][i] * x[i] + c[1][i] * x1[i] + c[2][i] * x2[i] - c[4][i] * y2[i])
+                    - c[3][i] * y1[i];
+            }
+            *x2 = *x1;
+            *x1 = x;
+            *y2 = *y1;
+            *y1 = y;
+            b0[t] = y[0];
+            b1[t] = y[1];
+            b2[t] = y[2];
+            b3[t] = y[3];
+        }
+        for (i, f) in f.into_iter().enumerate() {
+            f.x1 = x1[i];
+            f.x2 = x2[i];
+            f.y1 = y1[i];
+            f.y2 = y2[i];
+        }
+    }
+
     pub(crate) fn clear_buffer(&mut self) {
         self.x1 = 0_f32;
         self.x2 = 0_f32;

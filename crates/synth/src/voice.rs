@@ -231,7 +231,10 @@ impl Voice {
             self.filter
                 .set_low_pass_filter(self.smoothed_cutoff, self.resonance);
         }
-        self.filter.process(&mut self.block[..n]);
+        // An active filter runs later, four voices at a time (VoiceCollection::process).
+        if !self.filter.is_active() {
+            self.filter.process(&mut self.block[..n]);
+        }
 
         self.previous_mix_gain_left = self.current_mix_gain_left;
         self.previous_mix_gain_right = self.current_mix_gain_right;
@@ -294,6 +297,15 @@ impl Voice {
 
     pub(crate) fn block(&self) -> &[f32] {
         &self.block
+    }
+
+    /// The filter state and the block, for the batched filter pass.
+    pub(crate) fn filter_and_block(&mut self) -> (&mut BiQuadFilter, &mut [f32]) {
+        (&mut self.filter, &mut self.block)
+    }
+
+    pub(crate) fn filter_is_active(&self) -> bool {
+        self.filter.is_active()
     }
 
     pub(crate) fn voice_length(&self) -> usize {

@@ -1,5 +1,6 @@
 #![allow(dead_code)]
 
+use crate::bi_quad_filter::BiQuadFilter;
 use crate::channel::Channel;
 use crate::instrument_region::InstrumentRegion;
 use crate::synthesizer_settings::SynthesizerSettings;
@@ -73,17 +74,38 @@ impl VoiceCollection {
     pub(crate) fn process(&mut self, data: &[i16], channels: &[Channel], n: usize) {
         let mut i: usize = 0;
 
-        loop {
-            if i == self.active_voice_count {
-                return;
-            }
-
+        while i < self.active_voice_count {
             if self.voices[i].process(data, channels, n) {
                 i += 1;
             } else {
                 self.active_voice_count -= 1;
                 self.voices.swap(i, self.active_voice_count);
             }
+        }
+
+        // Active filters, four voices at a time; the rest one by one.
+        let active = &mut self.voices[..self.active_voice_count];
+        let mut group = [0usize; 4];
+        let mut k = 0;
+        for i in 0..active.len() {
+            if !active[i].filter_is_active() {
+                continue;
+            }
+            group[k] = i;
+            k += 1;
+            if k == 4 {
+                let [v0, v1, v2, v3] = four_mut(active, group);
+                let (f0, b0) = v0.filter_and_block();
+                let (f1, b1) = v1.filter_and_block();
+                let (f2, b2) = v2.filter_and_block();
+                let (f3, b3) = v3.filter_and_block();
+                BiQuadFilter::process4([f0, f1, f2, f3], [b0, b1, b2, b3], n);
+                k = 0;
+            }
+        }
+        for &i in &group[..k] {
+            let (f, b) = active[i].filter_and_block();
+            f.process(&mut b[..n]);
         }
     }
 
@@ -94,4 +116,12 @@ impl VoiceCollection {
     pub(crate) fn clear(&mut self) {
         self.active_voice_count = 0;
     }
+}
+
+/// Four distinct elements of `v` by ascending indices.
+fn four_mut(v: &mut [Voice], idx: [usize; 4]) -> [&mut Voice; 4] {
+    let (a, rest) = v.split_at_mut(idx[1]);
+    let (b, rest) = rest.split_at_mut(idx[2] - idx[1]);
+    let (c, d) = rest.split_at_mut(idx[3] - idx[2]);
+    [&mut a[idx[0]], &mut b[0], &mut c[0], &mut d[0]]
 }
