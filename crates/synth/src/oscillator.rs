@@ -28,6 +28,9 @@ pub(crate) struct Oscillator {
     looping: bool,
 
     position_fp: i64,
+
+    last_pitch: f32,
+    last_ratio: f64,
 }
 
 impl Oscillator {
@@ -50,6 +53,8 @@ impl Oscillator {
             sample_rate_ratio: 0_f32,
             looping: false,
             position_fp: 0,
+            last_pitch: f32::NAN,
+            last_ratio: 0_f64,
         }
     }
 
@@ -82,6 +87,7 @@ impl Oscillator {
         // so the region plays once instead of reading past the loop (#55).
         self.looping = self.loop_mode != LoopMode::NoLoop && self.start_loop < self.end_loop;
         self.position_fp = (start as i64) << Oscillator::FRAC_BITS;
+        self.last_pitch = f32::NAN;
     }
 
     pub(crate) fn release(&mut self) {
@@ -91,9 +97,14 @@ impl Oscillator {
     }
 
     pub(crate) fn process(&mut self, data: &[i16], block: &mut [f32], pitch: f32) -> bool {
-        let pitch_change = self.pitch_change_scale * (pitch - self.root_key as f32) + self.tune;
-        let pitch_ratio = self.sample_rate_ratio * 2_f32.powf(pitch_change / 12_f32);
-        self.fill_block(data, block, pitch_ratio as f64)
+        // Most blocks repeat the previous pitch (no vibrato or bend): skip the `powf`.
+        if pitch.to_bits() != self.last_pitch.to_bits() {
+            let pitch_change = self.pitch_change_scale * (pitch - self.root_key as f32) + self.tune;
+            let pitch_ratio = self.sample_rate_ratio * 2_f32.powf(pitch_change / 12_f32);
+            self.last_pitch = pitch;
+            self.last_ratio = pitch_ratio as f64;
+        }
+        self.fill_block(data, block, self.last_ratio)
     }
 
     fn fill_block(&mut self, data: &[i16], block: &mut [f32], pitch_ratio: f64) -> bool {

@@ -78,6 +78,9 @@ pub(crate) struct Voice {
     // This is used to smooth out the cutoff frequency.
     smoothed_cutoff: f32,
 
+    pan_angle: f32,
+    pan_cos_sin: (f32, f32),
+
     voice_state: VoiceState,
     /// Time elapsed in samples
     voice_length: usize,
@@ -121,6 +124,8 @@ impl Voice {
             instrument_reverb: 0_f32,
             instrument_chorus: 0_f32,
             smoothed_cutoff: 0_f32,
+            pan_angle: f32::NAN,
+            pan_cos_sin: (0_f32, 0_f32),
             voice_state: VoiceState::Playing,
             voice_length: 0,
             min_voice_length: (settings.sample_rate / 500) as usize,
@@ -260,8 +265,13 @@ impl Voice {
             self.current_mix_gain_left = 0_f32;
             self.current_mix_gain_right = mix_gain;
         } else {
-            self.current_mix_gain_left = mix_gain * angle.cos();
-            self.current_mix_gain_right = mix_gain * angle.sin();
+            // The pan rarely changes: keep its cos/sin.
+            if angle.to_bits() != self.pan_angle.to_bits() {
+                self.pan_angle = angle;
+                self.pan_cos_sin = (angle.cos(), angle.sin());
+            }
+            self.current_mix_gain_left = mix_gain * self.pan_cos_sin.0;
+            self.current_mix_gain_right = mix_gain * self.pan_cos_sin.1;
         }
 
         self.current_reverb_send =
