@@ -21,6 +21,9 @@ pub(crate) struct BiQuadFilter {
     x2: f32,
     y1: f32,
     y2: f32,
+
+    last_cutoff: f32,
+    last_resonance: f32,
 }
 
 impl BiQuadFilter {
@@ -39,6 +42,8 @@ impl BiQuadFilter {
             x2: 0_f32,
             y1: 0_f32,
             y2: 0_f32,
+            last_cutoff: f32::NAN,
+            last_resonance: f32::NAN,
         }
     }
 
@@ -98,6 +103,14 @@ impl BiQuadFilter {
     }
 
     pub(crate) fn set_low_pass_filter(&mut self, cutoff_frequency: f32, resonance: f32) {
+        // Same settings as last time: the coefficients stand (saves a sin/cos per block).
+        if cutoff_frequency.to_bits() == self.last_cutoff.to_bits()
+            && resonance.to_bits() == self.last_resonance.to_bits()
+        {
+            return;
+        }
+        self.last_cutoff = cutoff_frequency;
+        self.last_resonance = resonance;
         if cutoff_frequency < 0.499_f32 * self.sample_rate as f32 {
             self.active = true;
 

@@ -80,6 +80,8 @@ pub(crate) struct Voice {
 
     pan_angle: f32,
     pan_cos_sin: (f32, f32),
+    cutoff_cents: f32,
+    cutoff_factor: f32,
 
     voice_state: VoiceState,
     /// Time elapsed in samples
@@ -126,6 +128,8 @@ impl Voice {
             smoothed_cutoff: 0_f32,
             pan_angle: f32::NAN,
             pan_cos_sin: (0_f32, 0_f32),
+            cutoff_cents: f32::NAN,
+            cutoff_factor: 1_f32,
             voice_state: VoiceState::Playing,
             voice_length: 0,
             min_voice_length: (settings.sample_rate / 500) as usize,
@@ -225,8 +229,12 @@ impl Voice {
         if self.dynamic_cutoff {
             let cents = self.mod_lfo_to_cutoff as f32 * self.mod_lfo.get_value()
                 + self.mod_env_to_cutoff as f32 * self.mod_env.get_value();
-            let factor = SoundFontMath::cents_to_multiplying_factor(cents);
-            let new_cutoff = factor * self.cutoff;
+            // Cached: once the modulation envelope sustains (no LFO) the cents repeat.
+            if cents.to_bits() != self.cutoff_cents.to_bits() {
+                self.cutoff_cents = cents;
+                self.cutoff_factor = SoundFontMath::cents_to_multiplying_factor(cents);
+            }
+            let new_cutoff = self.cutoff_factor * self.cutoff;
 
             // The cutoff change is limited within x0.5 and x2 to reduce pop noise.
             let lower_limit = 0.5_f32 * self.smoothed_cutoff;

@@ -11,6 +11,10 @@ use crate::voice::Voice;
 pub(crate) struct VoiceCollection {
     voices: Vec<Voice>,
     pub(crate) active_voice_count: usize,
+    // Idle lanes for a four-voice filter pass with fewer voices.
+    spare: [BiQuadFilter; 3],
+    spare_block: [Vec<f32>; 3],
+    spare_last: (BiQuadFilter, Vec<f32>),
 }
 
 impl VoiceCollection {
@@ -20,9 +24,17 @@ impl VoiceCollection {
             voices.push(Voice::new(settings));
         }
 
+        let block = || vec![0_f32; settings.block_size];
         Self {
             voices,
             active_voice_count: 0,
+            spare: [
+                BiQuadFilter::new(settings),
+                BiQuadFilter::new(settings),
+                BiQuadFilter::new(settings),
+            ],
+            spare_block: [block(), block(), block()],
+            spare_last: (BiQuadFilter::new(settings), block()),
         }
     }
 
@@ -103,8 +115,26 @@ impl VoiceCollection {
                 k = 0;
             }
         }
-        for &i in &group[..k] {
-            let (f, b) = active[i].filter_and_block();
+        // Two or three left: one four-lane pass with idle spare lanes beats a serial chain each.
+        if k >= 2 {
+            let [s0, s1, s2] = &mut self.spare;
+            let [sb0, sb1, sb2] = &mut self.spare_block;
+            let mut f: [&mut BiQuadFilter; 4] = [s0, s1, s2, &mut self.spare_last.0];
+            let mut b: [&mut [f32]; 4] = [sb0, sb1, sb2, &mut self.spare_last.1];
+            let mut rest = &mut *active;
+            let mut base = 0;
+            for (lane, &i) in group[..k].iter().enumerate() {
+                let (_, tail) = rest.split_at_mut(i - base);
+                let (v, tail) = tail.split_first_mut().expect("index in range");
+                let (vf, vb) = v.filter_and_block();
+                f[lane] = vf;
+                b[lane] = vb;
+                rest = tail;
+                base = i + 1;
+            }
+            BiQuadFilter::process4(f, b, n);
+        } else if k == 1 {
+            let (f, b) = active[group[0]].filter_and_block();
             f.process(&mut b[..n]);
         }
     }
