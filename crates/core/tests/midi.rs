@@ -692,3 +692,67 @@ fn note_off_starts_the_release_on_its_frame() {
         );
     }
 }
+
+/// Largest sample difference; infinite when the lengths differ (e.g. a tail that rings on).
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return f32::INFINITY;
+    }
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max)
+}
+
+#[test]
+fn note_groups_sum_to_the_one_synth_render() {
+    // The first 60 s of the 10-minute GM file (drums with hi-hats, bass, pads): 2 and 3
+    // synthesizers sharing the notes give the one-synthesizer sound.
+    let mut s = MidiSong::load(corpus("19_gm_blupi_music004_10min.mid")).unwrap();
+    s.events.retain(|e| e.time < 60.0);
+    s.end_time = 60.0;
+    let one = render(&s, &dry());
+    for groups in [2, 3] {
+        let mut src = MidiSource::new(
+            &s,
+            &soundfont(),
+            &MidiOptions {
+                channel_groups: groups,
+                ..dry()
+            },
+        )
+        .unwrap();
+        assert_eq!(src.group_count(), groups);
+        let par = src.render_to_end(|_| {});
+        let d = max_abs_diff(&one, &par);
+        eprintln!("{groups} note groups vs one synth: max |diff| = {d:e}");
+        assert!(d < 1e-5, "{groups} groups: max diff {d}");
+    }
+}
+
+#[test]
+fn note_groups_keep_exclusive_classes_together() {
+    // Closed (42) and open (46) hi-hat share an exclusive class: each closed hit chokes the
+    // ringing open one. Split over two synthesizers naively, the open hats would ring on.
+    let mut events = vec![];
+    for i in 0..40 {
+        let t = 0.1 + i as f64 * 0.15;
+        let key = if i % 2 == 0 { 46 } else { 42 };
+        events.push(ev(t, 9, 0x90, key, 110));
+        events.push(ev(t + 0.05, 9, 0x80, key, 0));
+    }
+    let s = song(events, 6.2);
+    let one = render(&s, &dry());
+    let two = render(
+        &s,
+        &MidiOptions {
+            channel_groups: 2,
+            ..dry()
+        },
+    );
+    let d = max_abs_diff(&one, &two);
+    assert!(
+        d < 1e-5,
+        "hi-hat choke lost across synthesizers: max diff {d}"
+    );
+}

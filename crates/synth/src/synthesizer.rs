@@ -191,28 +191,10 @@ impl Synthesizer {
         }
 
         let channel_info = &self.channels[channel as usize];
-
-        let preset_id = (channel_info.get_bank_number() << 16) | channel_info.get_patch_number();
-
-        let mut preset = self.default_preset;
-        match self.preset_lookup.get(&preset_id) {
-            Some(value) => preset = *value,
-            None => {
-                // Try fallback to the GM sound set.
-                // Normally, the given patch number + the bank number 0 will work.
-                // For drums (bank number >= 128), it seems to be better to select the standard set (128:0).
-                let gm_preset_id = if channel_info.get_bank_number() < 128 {
-                    channel_info.get_patch_number()
-                } else {
-                    128 << 16
-                };
-
-                // If no corresponding preset was found. Use the default one...
-                if let Some(value) = self.preset_lookup.get(&gm_preset_id) {
-                    preset = *value
-                }
-            }
-        }
+        let preset = self.find_preset(
+            channel_info.get_bank_number(),
+            channel_info.get_patch_number(),
+        );
 
         let preset = &self.sound_font.presets[preset];
         for preset_region in preset.regions.iter() {
@@ -229,6 +211,98 @@ impl Synthesizer {
                 }
             }
         }
+    }
+
+    /// The preset a channel with this bank number (percussion channels add 128) and patch
+    /// plays, with upstream's fallbacks (GM bank 0 for melodic, 128:0 for drums, then the
+    /// lowest preset).
+    fn find_preset(&self, bank_number: i32, patch_number: i32) -> usize {
+        let preset_id = (bank_number << 16) | patch_number;
+        if let Some(&value) = self.preset_lookup.get(&preset_id) {
+            return value;
+        }
+        let gm_preset_id = if bank_number < 128 {
+            patch_number
+        } else {
+            128 << 16
+        };
+        self.preset_lookup
+            .get(&gm_preset_id)
+            .copied()
+            .unwrap_or(self.default_preset)
+    }
+
+    /// Calls `f` for every region pair a note-on of `key` (any velocity when `velocity` is
+    /// `None`) would start on a channel with this bank number and patch.
+    fn for_each_region(
+        &self,
+        bank_number: i32,
+        patch_number: i32,
+        key: i32,
+        velocity: Option<i32>,
+        mut f: impl FnMut(&RegionPair),
+    ) {
+        let preset = &self.sound_font.presets[self.find_preset(bank_number, patch_number)];
+        let vel_ok = |contains: &dyn Fn(i32) -> bool| match velocity {
+            Some(v) => contains(v),
+            None => (1..=127).any(contains),
+        };
+        for preset_region in preset.regions.iter() {
+            if !vel_ok(&|v| preset_region.contains(key, v)) {
+                continue;
+            }
+            let instrument = &self.sound_font.instruments[preset_region.instrument];
+            for instrument_region in instrument.regions.iter() {
+                if vel_ok(&|v| instrument_region.contains(key, v)) {
+                    f(&RegionPair::new(preset_region, instrument_region));
+                }
+            }
+        }
+    }
+
+    /// Non-zero exclusive classes (SoundFont generator 57) of the regions `key` can start on a
+    /// channel with this bank number (percussion channels add 128) and patch, for any
+    /// velocity. Notes of one channel sharing a class cut each other off, so a renderer that
+    /// splits notes over several synthesizers must keep them on one.
+    pub fn exclusive_classes(&self, bank_number: i32, patch_number: i32, key: i32) -> Vec<i32> {
+        let mut out = Vec::new();
+        self.for_each_region(bank_number, patch_number, key, None, |r| {
+            let c = r.get_exclusive_class();
+            if c != 0 && !out.contains(&c) {
+                out.push(c);
+            }
+        });
+        out
+    }
+
+    /// Rough voice-seconds a note costs (for balancing work between synthesizers): per region
+    /// started, the time held plus the audible part of the release, limited by the sample's
+    /// length when it does not loop.
+    pub fn note_cost_seconds(
+        &self,
+        bank_number: i32,
+        patch_number: i32,
+        key: i32,
+        velocity: i32,
+        held_seconds: f32,
+    ) -> f32 {
+        let mut total = 0_f32;
+        self.for_each_region(bank_number, patch_number, key, Some(velocity), |r| {
+            // The release falls 60 dB (inaudible) after about 0.75 of its nominal time.
+            let life = held_seconds.max(0_f32) + 0.75 * r.get_release_volume_envelope().min(10.0);
+            let loops = r.get_sample_modes() != crate::LoopMode::NoLoop
+                && r.get_sample_start_loop() < r.get_sample_end_loop();
+            let secs = if loops {
+                life
+            } else {
+                let rate = r.instrument.sample_sample_rate.max(1);
+                let ratio = 2_f32.powf((key - r.get_root_key()) as f32 / 12.0);
+                let len = (r.get_sample_end() - r.get_sample_start()).max(0) as f32;
+                life.min(len / (rate as f32 * ratio.max(1e-3)))
+            };
+            total += secs;
+        });
+        total
     }
 
     /// Stops all the notes in the specified channel.

@@ -40,8 +40,9 @@ pub struct MidiOptions {
     pub synth_block: usize,
     /// Voices per synthesizer instance (8 to 256). Default 256.
     pub polyphony: usize,
-    /// Channel groups rendered on separate synthesizer instances (1 = one synthesizer). With
-    /// the `parallel` feature the groups render on the rayon pool; see [`MidiSource::new`].
+    /// Synthesizer instances sharing the song's notes (1 = one synthesizer; 1 to 16): each
+    /// note-on goes to the instance with the least estimated work at that time. With the
+    /// `parallel` feature the instances render on the rayon pool; see [`MidiSource::new`].
     pub channel_groups: usize,
 }
 
@@ -137,7 +138,10 @@ struct FrameEvent {
 struct DryRenderer {
     synth: Synthesizer,
     events: Arc<[FrameEvent]>,
-    mask: u16,
+    /// Per event: the instance a note-on goes to, or [`ALL_GROUPS`].
+    assign: Arc<[u8]>,
+    /// This instance's number.
+    group: u8,
     cursor: usize,
     /// Frames rendered by the synthesizer (the pending frames included).
     synth_frame: u64,
@@ -190,9 +194,10 @@ impl DryRenderer {
             if e.frame > self.synth_frame {
                 break;
             }
+            let target = self.assign[self.cursor];
             if e.command == CMD_SYSTEM_RESET {
                 self.synth.reset_all_controllers();
-            } else if self.mask & (1 << e.channel) != 0 {
+            } else if target == ALL_GROUPS || target == self.group {
                 self.synth.process_midi_message(
                     e.channel as i32,
                     e.command as i32,
@@ -214,32 +219,132 @@ impl DryRenderer {
     }
 }
 
-/// Splits the used channels into at most `groups` sets of similar load (note count).
-fn channel_groups(song: &MidiSong, groups: usize) -> Vec<u16> {
-    let mut weight = [0usize; 16];
-    let mut used = 0u16;
-    for e in &song.events {
-        if e.command != CMD_SYSTEM_RESET {
-            used |= 1 << e.channel;
-            if e.command == 0x90 && e.data2 > 0 {
-                weight[e.channel as usize] += 1;
+/// Event sent to every synthesizer instance (anything but a note-on).
+const ALL_GROUPS: u8 = u8::MAX;
+
+/// Splits the song's notes over `groups` synthesizer instances: returns the group count and,
+/// per event, the instance a note-on goes to ([`ALL_GROUPS`] for every other event: note-offs,
+/// controllers, programs, bends reach every instance, so each has the full channel state and
+/// a note-off stops its key wherever it sounds). Voices are independent, so the summed output
+/// equals one synthesizer's, except that notes sharing an exclusive class on a channel
+/// (open/closed hi-hat, ...) cut each other off: all notes of a set of keys joined by shared
+/// classes go to one instance. Balance: each note goes to the instance with the least
+/// estimated work still sounding at its start ([`Synthesizer::note_cost_seconds`]).
+fn note_groups(song: &MidiSong, synth: &Synthesizer, groups: usize) -> (usize, Vec<u8>) {
+    let n_ev = song.events.len();
+    let groups = groups.clamp(1, 16);
+    if groups == 1 {
+        return (1, vec![ALL_GROUPS; n_ev]);
+    }
+    let drum = |ch: usize| if ch == 9 { 128 } else { 0 };
+    let mut bank: [i32; 16] = std::array::from_fn(drum);
+    let mut patch = [0i32; 16];
+    // Pass 1: each note-on's cost (needs its note-off) and the presets used per channel.
+    let mut presets: Vec<Vec<(i32, i32)>> = (0..16).map(|c| vec![(drum(c), 0)]).collect();
+    let mut open: Vec<Vec<(usize, i32, i32)>> = vec![Vec::new(); 16 * 128];
+    let mut cost = vec![0f32; n_ev];
+    let mut played = [0u128; 16];
+    let end_note = |cost: &mut Vec<f32>, (i, b, p): (usize, i32, i32), t: f64| {
+        let e = &song.events[i];
+        let held = (t - e.time) as f32;
+        cost[i] = synth.note_cost_seconds(b, p, e.data1 as i32, e.data2 as i32, held);
+    };
+    for (i, e) in song.events.iter().enumerate() {
+        let ch = e.channel as usize & 15;
+        let key = e.data1 as usize & 127;
+        match e.command {
+            0xB0 if e.data1 == 0 => bank[ch] = e.data2 as i32 + drum(ch),
+            0xC0 => {
+                patch[ch] = e.data1 as i32;
+                if !presets[ch].contains(&(bank[ch], patch[ch])) {
+                    presets[ch].push((bank[ch], patch[ch]));
+                }
+            }
+            0x90 if e.data2 > 0 => {
+                open[ch * 128 + key].push((i, bank[ch], patch[ch]));
+                played[ch] |= 1 << key;
+            }
+            0x80 | 0x90 => {
+                for n in std::mem::take(&mut open[ch * 128 + key]) {
+                    end_note(&mut cost, n, e.time);
+                }
+            }
+            _ => {}
+        }
+    }
+    for list in &mut open {
+        for n in std::mem::take(list) {
+            end_note(&mut cost, n, song.end_time);
+        }
+    }
+    // Keys joined through shared exclusive classes, per channel: `class_root[ch*128+key]`.
+    let mut class_root: Vec<usize> = (0..16 * 128).collect();
+    fn root(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let mut exclusive = vec![false; 16 * 128];
+    for ch in 0..16 {
+        let mut first_of_class: Vec<(i32, usize)> = Vec::new();
+        for &(b, p) in &presets[ch] {
+            for k in (0..128).filter(|k| played[ch] & (1 << k) != 0) {
+                for c in synth.exclusive_classes(b, p, k as i32) {
+                    exclusive[ch * 128 + k] = true;
+                    match first_of_class.iter().find(|(cc, _)| *cc == c) {
+                        Some(&(_, k0)) => {
+                            let ra = root(&mut class_root, ch * 128 + k0);
+                            let rb = root(&mut class_root, ch * 128 + k);
+                            class_root[ra] = rb;
+                        }
+                        None => first_of_class.push((c, k)),
+                    }
+                }
             }
         }
     }
-    if groups <= 1 || used.count_ones() <= 1 {
-        return vec![0xFFFF];
+    // Pass 2: assign note-ons in time order to the instance with the least sounding work.
+    let mut pinned: Vec<u8> = vec![ALL_GROUPS; 16 * 128];
+    let mut sounding: Vec<Vec<(f64, f32)>> = vec![Vec::new(); groups];
+    let mut assign = vec![ALL_GROUPS; n_ev];
+    for (i, e) in song.events.iter().enumerate() {
+        if !(e.command == 0x90 && e.data2 > 0) {
+            continue;
+        }
+        let slot = (e.channel as usize & 15) * 128 + (e.data1 as usize & 127);
+        let r = if exclusive[slot] {
+            root(&mut class_root, slot)
+        } else {
+            usize::MAX
+        };
+        let g = if r != usize::MAX && pinned[r] != ALL_GROUPS {
+            pinned[r] as usize
+        } else {
+            let load = |s: &mut Vec<(f64, f32)>| {
+                s.retain(|&(end, _)| end > e.time);
+                s.iter().map(|&(_, c)| c).sum::<f32>()
+            };
+            let loads: Vec<f32> = sounding.iter_mut().map(load).collect();
+            (0..groups)
+                .min_by(|&a, &b| loads[a].total_cmp(&loads[b]))
+                .unwrap_or(0)
+        };
+        if r != usize::MAX {
+            pinned[r] = g as u8;
+        }
+        sounding[g].push((e.time + cost[i] as f64, cost[i]));
+        assign[i] = g as u8;
     }
-    let mut chans: Vec<usize> = (0..16).filter(|c| used & (1 << c) != 0).collect();
-    chans.sort_by_key(|&c| std::cmp::Reverse(weight[c]));
-    let g = groups.min(chans.len());
-    let mut masks = vec![0u16; g];
-    let mut load = vec![0usize; g];
-    for c in chans {
-        let i = (0..g).min_by_key(|&i| load[i]).unwrap_or(0);
-        masks[i] |= 1 << c;
-        load[i] += weight[c] + 1;
+    let mut total = vec![0f32; groups];
+    for (i, &g) in assign.iter().enumerate() {
+        if g != ALL_GROUPS {
+            total[g as usize] += cost[i];
+        }
     }
-    masks
+    log::debug!("note groups: estimated voice-seconds per synthesizer {total:?}");
+    (groups, assign)
 }
 
 /// A MIDI song as a [`Source`]: synthesizer(s) -> convolution reverb -> look-ahead limiter.
@@ -279,11 +384,14 @@ pub struct MidiSource {
 }
 
 impl MidiSource {
-    /// Builds the renderer: allocates every buffer. With `options.channel_groups > 1` the used
-    /// channels are split into that many groups of similar note count, each on its own
-    /// synthesizer; their dry outputs are summed before the reverb and limiter, so the result
-    /// equals the one-synthesizer render up to float summation order, except where one
-    /// synthesizer would have run out of voices (each group has its own `polyphony` voices).
+    /// Builds the renderer: allocates every buffer. With `options.channel_groups > 1` the
+    /// song's note-ons are shared among that many synthesizers (balanced by estimated work over
+    /// time), and every other event (note-offs, controllers, programs, bends) goes to all of
+    /// them; their dry outputs are summed before the reverb and limiter, so the result equals
+    /// the one-synthesizer render up to float summation order, except where one synthesizer
+    /// would have run out of voices (each has its own `polyphony` voices). Notes whose keys
+    /// share an exclusive class (e.g. open/closed hi-hat) stay on one synthesizer so they
+    /// still cut each other off.
     pub fn new(
         song: &MidiSong,
         soundfont: &Arc<SoundFont>,
@@ -302,18 +410,30 @@ impl MidiSource {
                 data2: e.data2,
             })
             .collect();
-        let masks = channel_groups(song, options.channel_groups);
         let mut settings = SynthesizerSettings::new(sr as i32);
         settings.block_size = options.synth_block;
         settings.maximum_polyphony = options.polyphony;
-        let mut groups = Vec::with_capacity(masks.len());
-        for mask in masks {
-            let synth = Synthesizer::new(soundfont, &settings)
-                .map_err(|e| MidiError::Settings(e.to_string()))?;
+        let new_synth = || {
+            Synthesizer::new(soundfont, &settings).map_err(|e| MidiError::Settings(e.to_string()))
+        };
+        let mut first = Some(new_synth()?);
+        let (count, assign) = note_groups(
+            song,
+            first.as_ref().expect("just built"),
+            options.channel_groups,
+        );
+        let assign: Arc<[u8]> = assign.into();
+        let mut groups = Vec::with_capacity(count);
+        for group in 0..count {
+            let synth = match first.take() {
+                Some(s) => s,
+                None => new_synth()?,
+            };
             let mut g = DryRenderer {
                 synth,
                 events: Arc::clone(&events),
-                mask,
+                assign: Arc::clone(&assign),
+                group: group as u8,
                 cursor: 0,
                 synth_frame: 0,
                 block: options.synth_block,
