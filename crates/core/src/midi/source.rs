@@ -547,6 +547,17 @@ impl MidiSource {
             (&mut first.0, &mut first.1)
         };
         if let Some(rv) = &mut self.reverb {
+            // With several synthesizers (the multi-core mode) the two reverb channels run in
+            // parallel too.
+            #[cfg(feature = "parallel")]
+            if self.groups.len() > 1 {
+                rv.process_with(l, r, &|a, b| {
+                    rayon::join(a, b);
+                });
+            } else {
+                rv.process(l, r);
+            }
+            #[cfg(not(feature = "parallel"))]
             rv.process(l, r);
         }
         if self.end.is_none() {
