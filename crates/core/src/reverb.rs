@@ -62,6 +62,10 @@ struct Channel {
     scratch_i: Vec<Complex<f32>>,
 }
 
+/// Runs two channel jobs (both before returning), e.g. `rayon::join`; see
+/// [`ConvolutionReverb::process_with`].
+pub type ChannelJoin = dyn Fn(&mut (dyn FnMut() + Send), &mut (dyn FnMut() + Send));
+
 /// What both channels share (read-only while processing).
 struct Shared<'a> {
     p: usize,
@@ -218,12 +222,7 @@ impl ConvolutionReverb {
     /// Like [`ConvolutionReverb::process`], with the two channels (independent work) handed to
     /// `join`, which must run both closures before returning, e.g. on two threads
     /// (`rayon::join`). Same output as `process`.
-    pub fn process_with(
-        &mut self,
-        left: &mut [f32],
-        right: &mut [f32],
-        join: &dyn Fn(&mut (dyn FnMut() + Send), &mut (dyn FnMut() + Send)),
-    ) {
+    pub fn process_with(&mut self, left: &mut [f32], right: &mut [f32], join: &ChannelJoin) {
         let n = left.len().min(right.len());
         let sh = Shared {
             p: self.p,

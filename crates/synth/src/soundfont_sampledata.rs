@@ -39,7 +39,7 @@ impl SoundFontSampleData {
 
             match id.as_bytes() {
                 b"smpl" => {
-                    if wave_data.is_some() || size % 2 != 0 {
+                    if wave_data.is_some() || !size.is_multiple_of(2) {
                         return Err(SoundFontError::InvalidSampleData);
                     }
                     wave_data = Some(BinaryReader::read_wave_data(reader, size)?);
