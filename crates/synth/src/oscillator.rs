@@ -191,7 +191,9 @@ impl Oscillator {
                 t += run;
                 continue;
             }
-            if self.position_fp >= end_loop_fp {
+            // Upstream wraps once; a step longer than the loop (extreme pitch on a tiny loop)
+            // then read past the loop, up to out of bounds. Wrap until inside.
+            while self.position_fp >= end_loop_fp {
                 self.position_fp -= loop_length_fp;
             }
 
@@ -212,5 +214,106 @@ impl Oscillator {
         }
 
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Upstream rustysynth 1.3.8's per-sample loops, the reference for the hoisted ones.
+    fn upstream_fill(o: &mut Oscillator, data: &[i16], block: &mut [f32], step: i64) -> bool {
+        if o.looping {
+            let end_loop_fp = (o.end_loop as i64) << Oscillator::FRAC_BITS;
+            let loop_length = (o.end_loop - o.start_loop) as i64;
+            for sample in block.iter_mut() {
+                if o.position_fp >= end_loop_fp {
+                    o.position_fp -= loop_length << Oscillator::FRAC_BITS;
+                }
+                let index1 = (o.position_fp >> Oscillator::FRAC_BITS) as usize;
+                let mut index2 = index1 + 1;
+                if index2 >= o.end_loop as usize {
+                    index2 -= loop_length as usize;
+                }
+                let (x1, x2) = (data[index1] as i64, data[index2] as i64);
+                let a_fp = o.position_fp & (Oscillator::FRAC_UNIT - 1);
+                *sample = Oscillator::FP_TO_SAMPLE
+                    * ((x1 << Oscillator::FRAC_BITS) + a_fp * (x2 - x1)) as f32;
+                o.position_fp += step;
+            }
+            true
+        } else {
+            for t in 0..block.len() {
+                let index = (o.position_fp >> Oscillator::FRAC_BITS) as usize;
+                if index >= o.end as usize {
+                    if t > 0 {
+                        block[t..].fill(0.0);
+                        return true;
+                    }
+                    return false;
+                }
+                let (x1, x2) = (data[index] as i64, data[index + 1] as i64);
+                let a_fp = o.position_fp & (Oscillator::FRAC_UNIT - 1);
+                block[t] = Oscillator::FP_TO_SAMPLE
+                    * ((x1 << Oscillator::FRAC_BITS) + a_fp * (x2 - x1)) as f32;
+                o.position_fp += step;
+            }
+            true
+        }
+    }
+
+    #[test]
+    fn hoisted_loops_equal_upstream_per_sample_loops() {
+        let data: Vec<i16> = (0..3000)
+            .map(|i| ((i * 7919 % 65536) as i32 - 32768) as i16)
+            .collect();
+        let settings = SynthesizerSettings::new(44_100);
+        for mode in [LoopMode::NoLoop, LoopMode::Continuous] {
+            // Slow, unity and fast pitches (steps shorter than the 60-sample loop, where
+            // upstream is well defined).
+            for ratio in [0.37, 1.0, 2.9, 59.5] {
+                let make = || {
+                    let mut o = Oscillator::new(&settings);
+                    let mode = match mode {
+                        LoopMode::NoLoop => LoopMode::NoLoop,
+                        _ => LoopMode::Continuous,
+                    };
+                    o.start(mode, 44_100, 100, 2900, 1000, 1060, 60, 0, 0, 100);
+                    o
+                };
+                let (mut a, mut b) = (make(), make());
+                let step = (Oscillator::FRAC_UNIT as f64 * ratio) as i64;
+                for n in [64usize, 1, 13, 64, 7, 64, 64, 33].iter().cycle().take(400) {
+                    let (mut x, mut y) = (vec![0.0f32; *n], vec![0.0f32; *n]);
+                    let ra = a.fill_block(&data, &mut x, ratio);
+                    let rb = upstream_fill(&mut b, &data, &mut y, step);
+                    assert_eq!(ra, rb, "{mode:?} ratio {ratio}");
+                    assert_eq!(x, y, "{mode:?} ratio {ratio}");
+                    assert_eq!(a.position_fp, b.position_fp);
+                    if !ra {
+                        break;
+                    }
+                }
+            }
+        }
+        // A step longer than the loop stays inside it (upstream indexed out of bounds).
+        let mut o = Oscillator::new(&settings);
+        o.start(
+            LoopMode::Continuous,
+            44_100,
+            100,
+            2900,
+            1000,
+            1060,
+            60,
+            0,
+            0,
+            100,
+        );
+        let mut x = vec![0.0f32; 64];
+        for _ in 0..100 {
+            assert!(o.fill_block(&data, &mut x, 150.3));
+            assert!(x.iter().all(|v| v.abs() <= 1.0));
+        }
     }
 }
