@@ -265,7 +265,7 @@ mod tests {
     #[test]
     fn hoisted_loops_equal_upstream_per_sample_loops() {
         let data: Vec<i16> = (0..3000)
-            .map(|i| ((i * 7919 % 65536) as i32 - 32768) as i16)
+            .map(|i: i32| (i * 7919 % 65536 - 32768) as i16)
             .collect();
         let settings = SynthesizerSettings::new(44_100);
         for mode in [LoopMode::NoLoop, LoopMode::Continuous] {
