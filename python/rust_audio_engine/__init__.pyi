@@ -34,8 +34,8 @@ def synthesize_midi(
     parsed once per process (cache keyed by path + mtime). ``format``: ``wav16`` (default),
     ``wav24`` or ``f32``; ``sample_rate`` 16000-192000. ``reverb``: 100 ms convolution reverb,
     30 % wet. ``use_gpu``: accepted; there is no GPU path yet, the CPU path runs and the
-    ``rust_audio_engine`` logger says so. ``jobs`` > 1 renders channel groups on that many
-    cores. ``progress(fraction)`` is called as rendering advances; the GIL is released while
+    ``rust_audio_engine`` logger says so. ``jobs`` > 1 shares the notes among that many
+    synthesizers on that many cores (same sound up to float rounding). ``progress(fraction)`` is called as rendering advances; the GIL is released while
     rendering. ``engine="fluidsynth"`` renders through the ``fluidsynth`` program instead.
     """
 

@@ -29,8 +29,8 @@ pub struct MidiArgs {
     /// Turn the convolution reverb off.
     #[arg(long)]
     pub no_reverb: bool,
-    /// Threads: one file is split in channel groups over this many cores; several files are
-    /// rendered this many at a time (0 = all cores).
+    /// Threads: one file's notes are shared among this many synthesizers on as many cores;
+    /// several files are rendered this many at a time (0 = all cores).
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
     /// Sample format: wav16, wav24 or f32.

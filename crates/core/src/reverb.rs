@@ -54,6 +54,26 @@ struct Channel {
     window: Vec<f32>,
     /// Wet output of the current block (last computed).
     out: Vec<f32>,
+    // Work buffers (per channel, so the two channels can run on two threads).
+    time: Vec<f32>,
+    spec: Vec<Complex<f32>>,
+    ytime: Vec<f32>,
+    scratch_f: Vec<Complex<f32>>,
+    scratch_i: Vec<Complex<f32>>,
+}
+
+/// Runs two channel jobs (both before returning), e.g. `rayon::join`; see
+/// [`ConvolutionReverb::process_with`].
+pub type ChannelJoin = dyn Fn(&mut (dyn FnMut() + Send), &mut (dyn FnMut() + Send));
+
+/// What both channels share (read-only while processing).
+struct Shared<'a> {
+    p: usize,
+    k: usize,
+    wet: f32,
+    dry: f32,
+    fwd: &'a dyn RealToComplex<f32>,
+    inv: &'a dyn ComplexToReal<f32>,
 }
 
 /// Stereo uniformly partitioned convolution reverb with wet/dry mix.
@@ -69,12 +89,6 @@ pub struct ConvolutionReverb {
     ch: [Channel; 2],
     fwd: Arc<dyn RealToComplex<f32>>,
     inv: Arc<dyn ComplexToReal<f32>>,
-    // Work buffers.
-    time: Vec<f32>,
-    spec: Vec<Complex<f32>>,
-    ytime: Vec<f32>,
-    scratch_f: Vec<Complex<f32>>,
-    scratch_i: Vec<Complex<f32>>,
 }
 
 impl std::fmt::Debug for ConvolutionReverb {
@@ -145,12 +159,14 @@ impl ConvolutionReverb {
                 acc_old: vec![Complex::new(0.0, 0.0); bins],
                 window: vec![0.0; 2 * p],
                 out: vec![0.0; p],
+                time: fwd.make_input_vec(),
+                spec: fwd.make_output_vec(),
+                ytime: inv.make_output_vec(),
+                scratch_f: fwd.make_scratch_vec(),
+                scratch_i: inv.make_scratch_vec(),
             }
         };
         let ch = [make(ir_left), make(ir_right)];
-        let spec = fwd.make_output_vec();
-        let ytime = inv.make_output_vec();
-        let scratch_i = inv.make_scratch_vec();
         ConvolutionReverb {
             p,
             k,
@@ -161,11 +177,6 @@ impl ConvolutionReverb {
             ch,
             fwd,
             inv,
-            time,
-            spec,
-            ytime,
-            scratch_f,
-            scratch_i,
         }
     }
 
@@ -202,79 +213,114 @@ impl ConvolutionReverb {
     /// Processes stereo audio in place: `x = dry * x + wet * (x * ir)`. Both slices must have
     /// the same length (the shorter length is used otherwise). Never allocates.
     pub fn process(&mut self, left: &mut [f32], right: &mut [f32]) {
-        let n = left.len().min(right.len());
-        let mut off = 0;
-        while off < n {
-            let take = (self.p - self.fill).min(n - off);
-            let (f0, f1) = (self.fill, self.fill + take);
-            for (c, buf) in [(0usize, &mut *left), (1usize, &mut *right)] {
-                let p = self.p;
-                self.ch[c].window[p + f0..p + f1].copy_from_slice(&buf[off..off + take]);
-                self.compute_block(c);
-                let ch = &self.ch[c];
-                for (x, &y) in buf[off..off + take].iter_mut().zip(&ch.out[f0..f1]) {
-                    *x = self.dry * *x + self.wet * y;
-                }
-            }
-            self.fill = f1;
-            off += take;
-            if self.fill == self.p {
-                self.advance_block();
-            }
-        }
+        self.process_with(left, right, &|a, b| {
+            a();
+            b();
+        });
     }
 
-    /// Output of the current block of channel `c` from its (zero-padded) input so far; stores
-    /// the block's spectrum in the FDL head slot.
-    fn compute_block(&mut self, c: usize) {
-        let (p, bins) = (self.p, self.p + 1);
-        let ch = &mut self.ch[c];
-        self.time.copy_from_slice(&ch.window);
-        // Zero the not-yet-received tail of the current block (window holds zeros there already
-        // after `advance_block`, but a partial block may be recomputed with more input).
-        let _ = self
+    /// Like [`ConvolutionReverb::process`], with the two channels (independent work) handed to
+    /// `join`, which must run both closures before returning, e.g. on two threads
+    /// (`rayon::join`). Same output as `process`.
+    pub fn process_with(&mut self, left: &mut [f32], right: &mut [f32], join: &ChannelJoin) {
+        let n = left.len().min(right.len());
+        let sh = Shared {
+            p: self.p,
+            k: self.k,
+            wet: self.wet,
+            dry: self.dry,
+            fwd: &*self.fwd,
+            inv: &*self.inv,
+        };
+        let (fill, head) = (self.fill, self.head);
+        let [cl, cr] = &mut self.ch;
+        let mut end_l = (fill, head);
+        let mut end_r = (fill, head);
+        join(
+            &mut || end_l = cl.run(&sh, &mut left[..n], fill, head),
+            &mut || end_r = cr.run(&sh, &mut right[..n], fill, head),
+        );
+        (self.fill, self.head) = end_l;
+    }
+}
+
+impl Channel {
+    /// Processes one channel's samples from block position `fill` and FDL head `head`;
+    /// returns the new `(fill, head)` (the same for both channels).
+    fn run(
+        &mut self,
+        sh: &Shared,
+        buf: &mut [f32],
+        mut fill: usize,
+        mut head: usize,
+    ) -> (usize, usize) {
+        let (p, n) = (sh.p, buf.len());
+        let mut off = 0;
+        while off < n {
+            let take = (p - fill).min(n - off);
+            let (f0, f1) = (fill, fill + take);
+            self.window[p + f0..p + f1].copy_from_slice(&buf[off..off + take]);
+            self.compute_block(sh, head);
+            for (x, &y) in buf[off..off + take].iter_mut().zip(&self.out[f0..f1]) {
+                *x = sh.dry * *x + sh.wet * y;
+            }
+            fill = f1;
+            off += take;
+            if fill == p {
+                fill = 0;
+                head = (head + 1) % sh.k;
+                self.advance_block(sh, head);
+            }
+        }
+        (fill, head)
+    }
+
+    /// Output of the current block from its (zero-padded) input so far; stores the block's
+    /// spectrum in the FDL head slot.
+    fn compute_block(&mut self, sh: &Shared, head: usize) {
+        let (p, bins) = (sh.p, sh.p + 1);
+        self.time.copy_from_slice(&self.window);
+        // The window holds zeros for the not-yet-received tail of the current block (cleared
+        // by `advance_block`), so a partial block may be recomputed with more input.
+        let _ = sh
             .fwd
             .process_with_scratch(&mut self.time, &mut self.spec, &mut self.scratch_f);
-        let head = self.head * bins;
-        ch.fdl[head..head + bins].copy_from_slice(&self.spec);
-        let h0 = &ch.h[..bins];
+        let head = head * bins;
+        self.fdl[head..head + bins].copy_from_slice(&self.spec);
+        let h0 = &self.h[..bins];
         for ((s, &x), (&h, &a)) in self
             .spec
             .iter_mut()
-            .zip(&ch.fdl[head..head + bins])
-            .zip(h0.iter().zip(&ch.acc_old))
+            .zip(&self.fdl[head..head + bins])
+            .zip(h0.iter().zip(&self.acc_old))
         {
             *s = a + x * h;
         }
         // Real signals: DC and Nyquist bins are real (clear rounding noise realfft rejects).
         self.spec[0].im = 0.0;
         self.spec[p].im = 0.0;
-        let _ = self
+        let _ = sh
             .inv
             .process_with_scratch(&mut self.spec, &mut self.ytime, &mut self.scratch_i);
-        ch.out.copy_from_slice(&self.ytime[p..]);
+        self.out.copy_from_slice(&self.ytime[p..]);
     }
 
-    /// Closes the current block: shifts the time window, moves the FDL head, and sums the older
-    /// partitions for the next block.
-    fn advance_block(&mut self) {
-        let (p, k, bins) = (self.p, self.k, self.p + 1);
-        self.fill = 0;
-        self.head = (self.head + 1) % k;
-        for ch in &mut self.ch {
-            ch.window.copy_within(p.., 0);
-            ch.window[p..].fill(0.0);
-            // The new head slot holds the oldest block, which no longer contributes.
-            ch.fdl[self.head * bins..(self.head + 1) * bins].fill(Complex::new(0.0, 0.0));
-            ch.acc_old.fill(Complex::new(0.0, 0.0));
-            // Partition j (1..k) multiplies the block j steps older than the new head.
-            for j in 1..k {
-                let slot = (self.head + k - j) % k;
-                let x = &ch.fdl[slot * bins..(slot + 1) * bins];
-                let h = &ch.h[j * bins..(j + 1) * bins];
-                for ((a, &x), &h) in ch.acc_old.iter_mut().zip(x).zip(h) {
-                    *a += x * h;
-                }
+    /// Closes the current block (the FDL head has moved to `head`): shifts the time window and
+    /// sums the older partitions for the next block.
+    fn advance_block(&mut self, sh: &Shared, head: usize) {
+        let (p, k, bins) = (sh.p, sh.k, sh.p + 1);
+        self.window.copy_within(p.., 0);
+        self.window[p..].fill(0.0);
+        // The new head slot holds the oldest block, which no longer contributes.
+        self.fdl[head * bins..(head + 1) * bins].fill(Complex::new(0.0, 0.0));
+        self.acc_old.fill(Complex::new(0.0, 0.0));
+        // Partition j (1..k) multiplies the block j steps older than the new head.
+        for j in 1..k {
+            let slot = (head + k - j) % k;
+            let x = &self.fdl[slot * bins..(slot + 1) * bins];
+            let h = &self.h[j * bins..(j + 1) * bins];
+            for ((a, &x), &h) in self.acc_old.iter_mut().zip(x).zip(h) {
+                *a += x * h;
             }
         }
     }

@@ -21,7 +21,7 @@ fn corpus(name: &str) -> PathBuf {
     shared().join("midi").join(name)
 }
 
-fn soundfont() -> Arc<rustysynth::SoundFont> {
+fn soundfont() -> Arc<audio_synth::SoundFont> {
     let p = audio_core::midi::default_soundfont_path();
     load_soundfont(&p).unwrap_or_else(|e| {
         panic!("SoundFont needed for MIDI tests ({e}); install timgm6mb-soundfont")
@@ -574,5 +574,185 @@ fn file_render_writes_wav_or_leaves_nothing() {
         std::fs::read_dir(dir.path()).unwrap().count(),
         2,
         "no temporary files left"
+    );
+}
+
+/// Dry render (no reverb), asserting the limiter never acted, so the output is the synth's.
+fn render_dry_exact(s: &MidiSong) -> Vec<f32> {
+    let mut src = MidiSource::new(s, &soundfont(), &dry()).unwrap();
+    let out = src.render_to_end(|_| {});
+    assert_eq!(
+        src.limiter_min_gain(),
+        1.0,
+        "limiter acted: not a pure synth render"
+    );
+    out
+}
+
+/// A phrase with notes, a bend, a controller and note-offs, all `shift` frames later.
+fn phrase_at(shift: u64) -> MidiSong {
+    let sr = 44_100.0;
+    let t = |f: u64| (f + shift) as f64 / sr;
+    song(
+        vec![
+            ev(0.0, 0, 0xC0, 0, 0),
+            ev(0.0, 1, 0xC0, 48, 0),
+            ev(t(1_001), 0, 0x90, 60, 100),
+            ev(t(1_001), 1, 0x90, 67, 90),
+            ev(t(9_003), 0, 0xE0, 0, 80),
+            ev(t(12_345), 1, 0xB0, 7, 70),
+            ev(t(20_011), 0, 0x80, 60, 0),
+            ev(t(20_500), 0, 0x90, 64, 110),
+            ev(t(30_007), 1, 0x80, 67, 0),
+            ev(t(40_001), 0, 0x80, 64, 0),
+        ],
+        t(40_001),
+    )
+}
+
+#[test]
+fn events_land_on_their_exact_sample_shift_invariant() {
+    let base = render_dry_exact(&phrase_at(0));
+    for k in [1u64, 2, 7, 31, 32, 33, 50, 63] {
+        let shifted = render_dry_exact(&phrase_at(k));
+        let k2 = 2 * k as usize;
+        // Before the first note: silence in both.
+        assert!(shifted[..k2 + 2 * 1_001].iter().all(|&v| v == 0.0), "k={k}");
+        let n = base.len().min(shifted.len() - k2);
+        let max_diff = base[..n]
+            .iter()
+            .zip(&shifted[k2..k2 + n])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(max_diff < 1e-7, "shift {k}: max |diff| {max_diff}");
+    }
+}
+
+/// First frame with a non-zero sample of a lone A4 on `program` starting at frame `f`.
+fn onset_frame(program: u8, f: u64) -> Option<u64> {
+    let sr = 44_100.0;
+    let s = song(
+        vec![
+            ev(0.0, 0, 0xC0, program, 0),
+            ev(f as f64 / sr, 0, 0x90, 69, 100),
+            ev(f as f64 / sr + 0.3, 0, 0x80, 69, 0),
+        ],
+        f as f64 / sr + 0.3,
+    );
+    let out = render_dry_exact(&s);
+    out.iter().position(|&v| v != 0.0).map(|i| (i / 2) as u64)
+}
+
+#[test]
+fn note_onset_is_its_midi_frame() {
+    // Square lead (80) and trumpet (56) samples start loud: the first non-zero sample is the
+    // note-on frame itself, whatever its position in the 64-frame control grid.
+    for program in [80u8, 56] {
+        for f in [0u64, 1, 1_000, 7_777, 12_345, 44_117] {
+            assert_eq!(onset_frame(program, f), Some(f), "program {program}");
+        }
+    }
+    // The piano sample opens with 273 silent samples: its onset is that constant offset.
+    let lead = onset_frame(0, 0).unwrap();
+    assert!(lead > 0 && lead < 500, "piano sample lead-in {lead}");
+    for f in [1u64, 1_000, 12_345, 44_117] {
+        assert_eq!(onset_frame(0, f), Some(f + lead), "piano at {f}");
+    }
+}
+
+#[test]
+fn note_off_starts_the_release_on_its_frame() {
+    let sr = 44_100.0;
+    // Reference: the note is held; a no-op event (note-off of a silent key) at the same frame
+    // keeps the control grid identical, so only the release itself can differ.
+    let with = |g: u64, key_off: u8| {
+        song(
+            vec![
+                ev(0.0, 0, 0xC0, 0, 0),
+                ev(0.1, 0, 0x90, 69, 100),
+                ev(g as f64 / sr, 0, 0x80, key_off, 0),
+                ev(2.0, 0, 0x80, 69, 0),
+            ],
+            2.0,
+        )
+    };
+    for g in [30_000u64, 30_001, 30_037] {
+        let held = render_dry_exact(&with(g, 20));
+        let released = render_dry_exact(&with(g, 69));
+        let first_diff = held
+            .iter()
+            .zip(&released)
+            .position(|(a, b)| a != b)
+            .map(|i| (i / 2) as u64)
+            .expect("the release changes the sound");
+        // The gain at frame g is the envelope's value at g; the release ramp starts there.
+        assert!(
+            first_diff == g || first_diff == g + 1,
+            "note-off at {g}: first difference at {first_diff}"
+        );
+    }
+}
+
+/// Largest sample difference; infinite when the lengths differ (e.g. a tail that rings on).
+fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return f32::INFINITY;
+    }
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max)
+}
+
+#[test]
+fn note_groups_sum_to_the_one_synth_render() {
+    // The first 60 s of the 10-minute GM file (drums with hi-hats, bass, pads): 2 and 3
+    // synthesizers sharing the notes give the one-synthesizer sound.
+    let mut s = MidiSong::load(corpus("19_gm_blupi_music004_10min.mid")).unwrap();
+    s.events.retain(|e| e.time < 60.0);
+    s.end_time = 60.0;
+    let one = render(&s, &dry());
+    for groups in [2, 3] {
+        let mut src = MidiSource::new(
+            &s,
+            &soundfont(),
+            &MidiOptions {
+                channel_groups: groups,
+                ..dry()
+            },
+        )
+        .unwrap();
+        assert_eq!(src.group_count(), groups);
+        let par = src.render_to_end(|_| {});
+        let d = max_abs_diff(&one, &par);
+        eprintln!("{groups} note groups vs one synth: max |diff| = {d:e}");
+        assert!(d < 1e-5, "{groups} groups: max diff {d}");
+    }
+}
+
+#[test]
+fn note_groups_keep_exclusive_classes_together() {
+    // Closed (42) and open (46) hi-hat share an exclusive class: each closed hit chokes the
+    // ringing open one. Split over two synthesizers naively, the open hats would ring on.
+    let mut events = vec![];
+    for i in 0..40 {
+        let t = 0.1 + i as f64 * 0.15;
+        let key = if i % 2 == 0 { 46 } else { 42 };
+        events.push(ev(t, 9, 0x90, key, 110));
+        events.push(ev(t + 0.05, 9, 0x80, key, 0));
+    }
+    let s = song(events, 6.2);
+    let one = render(&s, &dry());
+    let two = render(
+        &s,
+        &MidiOptions {
+            channel_groups: 2,
+            ..dry()
+        },
+    );
+    let d = max_abs_diff(&one, &two);
+    assert!(
+        d < 1e-5,
+        "hi-hat choke lost across synthesizers: max diff {d}"
     );
 }

@@ -12,7 +12,7 @@
 pub struct Limiter {
     ceiling: f32,
     l: usize,
-    release: f32,
+    release: f64,
     // Delay line of input frames (interleaved), ring of `l` frames.
     delay: Vec<f32>,
     // Required gains of the last `l + 1` frames, ring, for the running minimum.
@@ -20,7 +20,8 @@ pub struct Limiter {
     // Release-smoothed minimum gains of the last `l` frames, ring, for the mean.
     smooth: Vec<f32>,
     sum: f64,
-    last: f32,
+    // Release state in f64: in f32 the rise towards 1 stalls about 1e-4 below it.
+    last: f64,
     pos: usize,
     // Counts frames since reset to recompute `sum` exactly now and then (no drift).
     since_resum: usize,
@@ -29,6 +30,8 @@ pub struct Limiter {
     min_pos: usize,
     ri: usize,
     si: usize,
+    // Consecutive frames whose smoothed gain was exactly 1 (>= l: the `smooth` ring is all 1).
+    ones_run: usize,
 }
 
 impl Limiter {
@@ -39,7 +42,7 @@ impl Limiter {
         let mut s = Limiter {
             ceiling,
             l,
-            release: 1.0 - (-1.0 / release_frames.max(1.0)).exp(),
+            release: 1.0 - (-1.0 / release_frames.max(1.0) as f64).exp(),
             delay: vec![0.0; 2 * l],
             req: vec![1.0; l + 1],
             smooth: vec![1.0; l],
@@ -52,6 +55,7 @@ impl Limiter {
             min_pos: 0,
             ri: 0,
             si: 0,
+            ones_run: l,
         };
         s.reset();
         s
@@ -81,11 +85,68 @@ impl Limiter {
         self.min_pos = 0;
         self.ri = 0;
         self.si = 0;
+        self.ones_run = self.l;
     }
 
     /// Processes interleaved stereo in place: each output frame is the input frame `latency()`
     /// frames earlier, scaled so that no sample exceeds the ceiling.
     pub fn process(&mut self, buf: &mut [f32]) {
+        let mut rest = buf;
+        while !rest.is_empty() {
+            let n = self.pass_through(rest);
+            let (_, tail) = rest.split_at_mut(2 * n);
+            // One frame through the full path (it may start or end a gain change).
+            let (one, tail) = tail.split_at_mut(tail.len().min(2));
+            self.process_frames(one);
+            rest = tail;
+        }
+    }
+
+    /// Fast path while the limiter is idle (every gain in its windows exactly 1) and the input
+    /// stays within the ceiling: the full path would then compute a gain of exactly 1 for every
+    /// frame, so this only delays the frames and advances the state the same way. Returns the
+    /// frames done.
+    fn pass_through(&mut self, buf: &mut [f32]) -> usize {
+        let l = self.l;
+        let idle = self.min_val == 1.0
+            && self.last == 1.0
+            && self.ones_run >= l
+            && (self.sum / l as f64) as f32 == 1.0;
+        if !idle {
+            return 0;
+        }
+        let c = self.ceiling;
+        // NaN compares false, so non-finite input leaves the fast path too.
+        let n = buf
+            .chunks_exact(2)
+            .position(|fr| !(fr[0].abs() <= c && fr[1].abs() <= c))
+            .unwrap_or(buf.len() / 2);
+        let mut si = self.si;
+        for fr in buf[..2 * n].chunks_exact_mut(2) {
+            let d = &mut self.delay[2 * si..2 * si + 2];
+            let (x0, x1) = (d[0], d[1]);
+            d[0] = fr[0];
+            d[1] = fr[1];
+            fr[0] = x0;
+            fr[1] = x1;
+            si = if si + 1 == l { 0 } else { si + 1 };
+        }
+        if n > 0 {
+            self.si = si;
+            self.ri = (self.ri + n) % (l + 1);
+            self.pos += n;
+            self.min_pos = self.pos - 1;
+            if self.since_resum + n >= 65536 {
+                // The full path re-sums the (all-one) ring here.
+                self.sum = l as f64;
+            }
+            self.since_resum = (self.since_resum + n) % 65536;
+            self.ones_run += n;
+        }
+        n
+    }
+
+    fn process_frames(&mut self, buf: &mut [f32]) {
         let l = self.l;
         for fr in buf.chunks_exact_mut(2) {
             let a = fr[0].abs().max(fr[1].abs());
@@ -117,12 +178,20 @@ impl Limiter {
             }
             let m = self.min_val;
             // Release: follow drops at once, rises exponentially (stays <= m).
-            let r = if m < self.last {
-                m
+            let m64 = m as f64;
+            let mut r64 = if m64 < self.last {
+                m64
             } else {
-                self.last + (m - self.last) * self.release
+                self.last + (m64 - self.last) * self.release
             };
-            self.last = r;
+            // A release within 1e-7 of unity is complete (below f32 resolution of the gain).
+            if m == 1.0 && r64 > 1.0 - 1e-7 {
+                r64 = 1.0;
+            }
+            self.last = r64;
+            // Rounding a value <= m (an f32) to f32 stays <= m: the ceiling bound holds.
+            let r = r64 as f32;
+            self.ones_run = if r == 1.0 { self.ones_run + 1 } else { 0 };
             let si = self.si;
             self.sum += r as f64 - self.smooth[si] as f64;
             self.smooth[si] = r;
@@ -201,5 +270,34 @@ mod tests {
         }
         assert_eq!(a, b);
         assert!(a.iter().all(|v| v.abs() <= 0.9));
+    }
+
+    #[test]
+    fn idle_fast_path_equals_the_full_path() {
+        // Quiet audio with short bursts over the ceiling and a NaN: the fast path (idle
+        // limiter) and the full per-frame path must give the same samples and state.
+        let input: Vec<f32> = (0..200_000)
+            .map(|i| {
+                let base = ((i * 7919) % 1000) as f32 / 2000.0 - 0.25;
+                match i % 40_000 {
+                    10_000..10_050 => base * 8.0,
+                    20_000 => f32::NAN,
+                    _ => base,
+                }
+            })
+            .collect();
+        let mut fast = input.clone();
+        let mut lim_fast = Limiter::new(0.9, 66, 500.0);
+        for c in fast.chunks_mut(2 * 1024) {
+            lim_fast.process(c);
+        }
+        let mut full = input.clone();
+        let mut lim_full = Limiter::new(0.9, 66, 500.0);
+        lim_full.process_frames(&mut full);
+        assert_eq!(fast, full);
+        assert_eq!(lim_fast.min_gain(), lim_full.min_gain());
+        assert!(lim_fast.min_gain() < 0.5);
+        // The release completed after the last burst: the fast path is back on.
+        assert!(lim_fast.ones_run >= lim_fast.l && lim_fast.last == 1.0);
     }
 }

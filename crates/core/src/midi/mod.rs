@@ -3,7 +3,7 @@
 //! * [`MidiSong`]: a Standard MIDI File (types 0, 1 and 2) parsed with `midly`, every event on
 //!   an absolute time line through the merged tempo map.
 //! * [`load_soundfont`]: SoundFonts parsed once per process (cache keyed by path + mtime).
-//! * [`MidiSource`]: the song rendered by `rustysynth` (its own effects off), our
+//! * [`MidiSource`]: the song rendered by `audio_synth` (rustysynth vendored, sample-exact), our
 //!   [`crate::reverb::ConvolutionReverb`], and a look-ahead limiter, as a block
 //!   [`crate::Source`] (so playback and streaming take MIDI like session tracks).
 //! * With the `parallel` feature: one file on several cores (channel groups,

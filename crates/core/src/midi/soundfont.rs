@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
-use rustysynth::SoundFont;
+use audio_synth::SoundFont;
 
 use super::MidiError;
 

@@ -1,9 +1,9 @@
-//! [`MidiSource`]: a MIDI song rendered through `rustysynth`, our reverb and a limiter, as a
-//! block [`Source`].
+//! [`MidiSource`]: a MIDI song rendered through `audio_synth` (vendored rustysynth), our reverb
+//! and a limiter, as a block [`Source`].
 
 use std::sync::Arc;
 
-use rustysynth::{SoundFont, Synthesizer, SynthesizerSettings};
+use audio_synth::{SoundFont, Synthesizer, SynthesizerSettings};
 
 use super::MidiError;
 use super::file::{CMD_SYSTEM_RESET, MidiSong};
@@ -33,14 +33,16 @@ pub struct MidiOptions {
     pub silence_db: f32,
     /// Longest release tail after the last event, seconds. Default 10.
     pub max_tail_seconds: f64,
-    /// Synthesizer block size in frames (8 to 1024): events take effect at the first synth
-    /// block boundary at or after their exact frame, so this is the timing resolution.
-    /// Default 32 (0.73 ms at 44.1 kHz; FluidSynth quantises to 64). 16 costs ~30 % more CPU.
+    /// Synthesizer control block in frames (8 to 1024): envelopes, LFOs, pitch and gain are
+    /// updated once per block and at every event. Event timing does not depend on it (every
+    /// event lands on its exact frame). Default 64 (1.45 ms at 44.1 kHz, FluidSynth's control
+    /// rate).
     pub synth_block: usize,
     /// Voices per synthesizer instance (8 to 256). Default 256.
     pub polyphony: usize,
-    /// Channel groups rendered on separate synthesizer instances (1 = one synthesizer). With
-    /// the `parallel` feature the groups render on the rayon pool; see [`MidiSource::new`].
+    /// Synthesizer instances sharing the song's notes (1 = one synthesizer; 1 to 16): each
+    /// note-on goes to the instance with the least estimated work at that time. With the
+    /// `parallel` feature the instances render on the rayon pool; see [`MidiSource::new`].
     pub channel_groups: usize,
 }
 
@@ -53,7 +55,7 @@ impl Default for MidiOptions {
             ceiling_db: -1.0,
             silence_db: -90.0,
             max_tail_seconds: 10.0,
-            synth_block: 32,
+            synth_block: 64,
             polyphony: 256,
             channel_groups: 1,
         }
@@ -126,33 +128,76 @@ struct FrameEvent {
 }
 
 /// One synthesizer instance playing the events of a set of channels (dry, no effects).
+///
+/// Sample-exact: the synthesizer renders in control blocks of at most `block` frames that
+/// start at every event frame (of any channel, so every group shares one grid), and each
+/// event is applied right before the block that starts at its frame. The grid depends only on
+/// the event frames, never on the caller's buffer sizes (a block that straddles the end of the
+/// caller's buffer is rendered whole and its rest kept in `pend`), so the render is exactly
+/// shift-invariant and independent of how it is chunked.
 struct DryRenderer {
     synth: Synthesizer,
     events: Arc<[FrameEvent]>,
-    mask: u16,
+    /// Per event: the instance a note-on goes to, or [`ALL_GROUPS`].
+    assign: Arc<[u8]>,
+    /// This instance's number.
+    group: u8,
     cursor: usize,
-    frame: u64,
+    /// Frames rendered by the synthesizer (the pending frames included).
+    synth_frame: u64,
+    block: usize,
+    pend_l: Vec<f32>,
+    pend_r: Vec<f32>,
+    pend_start: usize,
+    pend_end: usize,
     gain: f32,
 }
 
 impl DryRenderer {
-    /// Renders the next `left.len()` frames, applying each event at its frame (split render).
+    /// Renders the next `left.len()` frames.
     fn render(&mut self, left: &mut [f32], right: &mut [f32]) {
         let n = left.len();
-        let end = self.frame + n as u64;
         let mut done = 0usize;
+        while done < n {
+            if self.pend_start < self.pend_end {
+                let k = (self.pend_end - self.pend_start).min(n - done);
+                let src = self.pend_start..self.pend_start + k;
+                left[done..done + k].copy_from_slice(&self.pend_l[src.clone()]);
+                right[done..done + k].copy_from_slice(&self.pend_r[src]);
+                self.pend_start += k;
+                done += k;
+                continue;
+            }
+            self.apply_due_events();
+            let to_event = self
+                .events
+                .get(self.cursor)
+                .map_or(u64::MAX, |e| e.frame - self.synth_frame);
+            let len = (self.block as u64).min(to_event) as usize;
+            if len <= n - done {
+                self.synth
+                    .render_exact(&mut left[done..done + len], &mut right[done..done + len]);
+                done += len;
+            } else {
+                self.synth
+                    .render_exact(&mut self.pend_l[..len], &mut self.pend_r[..len]);
+                self.pend_start = 0;
+                self.pend_end = len;
+            }
+            self.synth_frame += len as u64;
+        }
+    }
+
+    /// Applies every event at (or, defensively, before) the synthesizer's current frame.
+    fn apply_due_events(&mut self) {
         while let Some(e) = self.events.get(self.cursor) {
-            if e.frame >= end {
+            if e.frame > self.synth_frame {
                 break;
             }
-            let at = (e.frame.saturating_sub(self.frame)) as usize;
-            if at > done {
-                self.synth.render(&mut left[done..at], &mut right[done..at]);
-                done = at;
-            }
+            let target = self.assign[self.cursor];
             if e.command == CMD_SYSTEM_RESET {
                 self.synth.reset_all_controllers();
-            } else if self.mask & (1 << e.channel) != 0 {
+            } else if target == ALL_GROUPS || target == self.group {
                 self.synth.process_midi_message(
                     e.channel as i32,
                     e.command as i32,
@@ -162,53 +207,151 @@ impl DryRenderer {
             }
             self.cursor += 1;
         }
-        if done < n {
-            self.synth.render(&mut left[done..], &mut right[done..]);
-        }
-        self.frame = end;
     }
 
     fn reset(&mut self) {
         self.synth.reset();
         self.synth.set_master_volume(self.gain);
         self.cursor = 0;
-        self.frame = 0;
+        self.synth_frame = 0;
+        self.pend_start = 0;
+        self.pend_end = 0;
     }
 }
 
-/// Splits the used channels into at most `groups` sets of similar load (note count).
-fn channel_groups(song: &MidiSong, groups: usize) -> Vec<u16> {
-    let mut weight = [0usize; 16];
-    let mut used = 0u16;
-    for e in &song.events {
-        if e.command != CMD_SYSTEM_RESET {
-            used |= 1 << e.channel;
-            if e.command == 0x90 && e.data2 > 0 {
-                weight[e.channel as usize] += 1;
+/// Event sent to every synthesizer instance (anything but a note-on).
+const ALL_GROUPS: u8 = u8::MAX;
+
+/// Splits the song's notes over `groups` synthesizer instances: returns the group count and,
+/// per event, the instance a note-on goes to ([`ALL_GROUPS`] for every other event: note-offs,
+/// controllers, programs, bends reach every instance, so each has the full channel state and
+/// a note-off stops its key wherever it sounds). Voices are independent, so the summed output
+/// equals one synthesizer's, except that notes sharing an exclusive class on a channel
+/// (open/closed hi-hat, ...) cut each other off: all notes of a set of keys joined by shared
+/// classes go to one instance. Balance: each note goes to the instance with the least
+/// estimated work still sounding at its start ([`Synthesizer::note_cost_seconds`]).
+fn note_groups(song: &MidiSong, synth: &Synthesizer, groups: usize) -> (usize, Vec<u8>) {
+    let n_ev = song.events.len();
+    let groups = groups.clamp(1, 16);
+    if groups == 1 {
+        return (1, vec![ALL_GROUPS; n_ev]);
+    }
+    let drum = |ch: usize| if ch == 9 { 128 } else { 0 };
+    let mut bank: [i32; 16] = std::array::from_fn(drum);
+    let mut patch = [0i32; 16];
+    // Pass 1: each note-on's cost (needs its note-off) and the presets used per channel.
+    let mut presets: Vec<Vec<(i32, i32)>> = (0..16).map(|c| vec![(drum(c), 0)]).collect();
+    let mut open: Vec<Vec<(usize, i32, i32)>> = vec![Vec::new(); 16 * 128];
+    let mut cost = vec![0f32; n_ev];
+    let mut played = [0u128; 16];
+    let end_note = |cost: &mut Vec<f32>, (i, b, p): (usize, i32, i32), t: f64| {
+        let e = &song.events[i];
+        let held = (t - e.time) as f32;
+        cost[i] = synth.note_cost_seconds(b, p, e.data1 as i32, e.data2 as i32, held);
+    };
+    for (i, e) in song.events.iter().enumerate() {
+        let ch = e.channel as usize & 15;
+        let key = e.data1 as usize & 127;
+        match e.command {
+            0xB0 if e.data1 == 0 => bank[ch] = e.data2 as i32 + drum(ch),
+            0xC0 => {
+                patch[ch] = e.data1 as i32;
+                if !presets[ch].contains(&(bank[ch], patch[ch])) {
+                    presets[ch].push((bank[ch], patch[ch]));
+                }
+            }
+            0x90 if e.data2 > 0 => {
+                open[ch * 128 + key].push((i, bank[ch], patch[ch]));
+                played[ch] |= 1 << key;
+            }
+            0x80 | 0x90 => {
+                for n in std::mem::take(&mut open[ch * 128 + key]) {
+                    end_note(&mut cost, n, e.time);
+                }
+            }
+            _ => {}
+        }
+    }
+    for list in &mut open {
+        for n in std::mem::take(list) {
+            end_note(&mut cost, n, song.end_time);
+        }
+    }
+    // Keys joined through shared exclusive classes, per channel: `class_root[ch*128+key]`.
+    let mut class_root: Vec<usize> = (0..16 * 128).collect();
+    fn root(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let mut exclusive = vec![false; 16 * 128];
+    for ch in 0..16 {
+        let mut first_of_class: Vec<(i32, usize)> = Vec::new();
+        for &(b, p) in &presets[ch] {
+            for k in (0..128).filter(|k| played[ch] & (1 << k) != 0) {
+                for c in synth.exclusive_classes(b, p, k as i32) {
+                    exclusive[ch * 128 + k] = true;
+                    match first_of_class.iter().find(|(cc, _)| *cc == c) {
+                        Some(&(_, k0)) => {
+                            let ra = root(&mut class_root, ch * 128 + k0);
+                            let rb = root(&mut class_root, ch * 128 + k);
+                            class_root[ra] = rb;
+                        }
+                        None => first_of_class.push((c, k)),
+                    }
+                }
             }
         }
     }
-    if groups <= 1 || used.count_ones() <= 1 {
-        return vec![0xFFFF];
+    // Pass 2: assign note-ons in time order to the instance with the least sounding work.
+    let mut pinned: Vec<u8> = vec![ALL_GROUPS; 16 * 128];
+    let mut sounding: Vec<Vec<(f64, f32)>> = vec![Vec::new(); groups];
+    let mut assign = vec![ALL_GROUPS; n_ev];
+    for (i, e) in song.events.iter().enumerate() {
+        if !(e.command == 0x90 && e.data2 > 0) {
+            continue;
+        }
+        let slot = (e.channel as usize & 15) * 128 + (e.data1 as usize & 127);
+        let r = if exclusive[slot] {
+            root(&mut class_root, slot)
+        } else {
+            usize::MAX
+        };
+        let g = if r != usize::MAX && pinned[r] != ALL_GROUPS {
+            pinned[r] as usize
+        } else {
+            let load = |s: &mut Vec<(f64, f32)>| {
+                s.retain(|&(end, _)| end > e.time);
+                s.iter().map(|&(_, c)| c).sum::<f32>()
+            };
+            let loads: Vec<f32> = sounding.iter_mut().map(load).collect();
+            (0..groups)
+                .min_by(|&a, &b| loads[a].total_cmp(&loads[b]))
+                .unwrap_or(0)
+        };
+        if r != usize::MAX {
+            pinned[r] = g as u8;
+        }
+        sounding[g].push((e.time + cost[i] as f64, cost[i]));
+        assign[i] = g as u8;
     }
-    let mut chans: Vec<usize> = (0..16).filter(|c| used & (1 << c) != 0).collect();
-    chans.sort_by_key(|&c| std::cmp::Reverse(weight[c]));
-    let g = groups.min(chans.len());
-    let mut masks = vec![0u16; g];
-    let mut load = vec![0usize; g];
-    for c in chans {
-        let i = (0..g).min_by_key(|&i| load[i]).unwrap_or(0);
-        masks[i] |= 1 << c;
-        load[i] += weight[c] + 1;
+    let mut total = vec![0f32; groups];
+    for (i, &g) in assign.iter().enumerate() {
+        if g != ALL_GROUPS {
+            total[g as usize] += cost[i];
+        }
     }
-    masks
+    log::debug!("note groups: estimated voice-seconds per synthesizer {total:?}");
+    (groups, assign)
 }
 
 /// A MIDI song as a [`Source`]: synthesizer(s) -> convolution reverb -> look-ahead limiter.
 ///
-/// * Every event is applied at its own frame: rendering is split at event frames inside each
-///   block; the synthesizer then starts the change at its next internal block boundary, so
-///   timing error is below [`MidiOptions::synth_block`] frames (0.73 ms by default).
+/// * Sample-exact timing: every event takes effect on its own frame (the synthesizer's
+///   control blocks restart at each event frame), so moving all events by k frames moves the
+///   dry output by exactly k frames.
 /// * After the last event the source keeps rendering the release tail until a 1024-frame
 ///   window is below [`MidiOptions::silence_db`] (reverb included) or
 ///   [`MidiOptions::max_tail_seconds`] have passed; [`Source::total_frames`] is `None` until
@@ -241,11 +384,14 @@ pub struct MidiSource {
 }
 
 impl MidiSource {
-    /// Builds the renderer: allocates every buffer. With `options.channel_groups > 1` the used
-    /// channels are split into that many groups of similar note count, each on its own
-    /// synthesizer; their dry outputs are summed before the reverb and limiter, so the result
-    /// equals the one-synthesizer render up to float summation order, except where one
-    /// synthesizer would have run out of voices (each group has its own `polyphony` voices).
+    /// Builds the renderer: allocates every buffer. With `options.channel_groups > 1` the
+    /// song's note-ons are shared among that many synthesizers (balanced by estimated work over
+    /// time), and every other event (note-offs, controllers, programs, bends) goes to all of
+    /// them; their dry outputs are summed before the reverb and limiter, so the result equals
+    /// the one-synthesizer render up to float summation order, except where one synthesizer
+    /// would have run out of voices (each has its own `polyphony` voices). Notes whose keys
+    /// share an exclusive class (e.g. open/closed hi-hat) stay on one synthesizer so they
+    /// still cut each other off.
     pub fn new(
         song: &MidiSong,
         soundfont: &Arc<SoundFont>,
@@ -264,21 +410,37 @@ impl MidiSource {
                 data2: e.data2,
             })
             .collect();
-        let masks = channel_groups(song, options.channel_groups);
         let mut settings = SynthesizerSettings::new(sr as i32);
         settings.block_size = options.synth_block;
         settings.maximum_polyphony = options.polyphony;
-        settings.enable_reverb_and_chorus = false;
-        let mut groups = Vec::with_capacity(masks.len());
-        for mask in masks {
-            let synth = Synthesizer::new(soundfont, &settings)
-                .map_err(|e| MidiError::Settings(e.to_string()))?;
+        let new_synth = || {
+            Synthesizer::new(soundfont, &settings).map_err(|e| MidiError::Settings(e.to_string()))
+        };
+        let mut first = Some(new_synth()?);
+        let (count, assign) = note_groups(
+            song,
+            first.as_ref().expect("just built"),
+            options.channel_groups,
+        );
+        let assign: Arc<[u8]> = assign.into();
+        let mut groups = Vec::with_capacity(count);
+        for group in 0..count {
+            let synth = match first.take() {
+                Some(s) => s,
+                None => new_synth()?,
+            };
             let mut g = DryRenderer {
                 synth,
                 events: Arc::clone(&events),
-                mask,
+                assign: Arc::clone(&assign),
+                group: group as u8,
                 cursor: 0,
-                frame: 0,
+                synth_frame: 0,
+                block: options.synth_block,
+                pend_l: vec![0.0; options.synth_block],
+                pend_r: vec![0.0; options.synth_block],
+                pend_start: 0,
+                pend_end: 0,
                 gain: options.gain,
             };
             g.reset();
@@ -289,9 +451,11 @@ impl MidiSource {
             .as_ref()
             .map(|c| ConvolutionReverb::from_config(sr, c));
         let p = reverb.as_ref().map_or(1, |r| r.block_size());
-        // Chunks are multiples of the tail window and the reverb block (no partial recompute);
-        // several groups get bigger chunks so each parallel job has enough work.
-        let base = if groups.len() > 1 { 8192 } else { TAIL_WINDOW };
+        // Chunks are multiples of the tail window and the reverb block (no partial recompute).
+        // Several synthesizers get 1.5 s chunks: each parallel step then has enough work that
+        // waking the worker threads is negligible (8192 frames cost ~40 % in thread hand-offs
+        // on file 19) and per-chunk load differences average out.
+        let base = if groups.len() > 1 { 65536 } else { TAIL_WINDOW };
         let chunk = base.max(p).next_multiple_of(TAIL_WINDOW);
         let lookahead = ((sr as f64 * 0.0015).round() as usize).clamp(16, chunk);
         let limiter = Limiter::new(
@@ -385,6 +549,17 @@ impl MidiSource {
             (&mut first.0, &mut first.1)
         };
         if let Some(rv) = &mut self.reverb {
+            // With several synthesizers (the multi-core mode) the two reverb channels run in
+            // parallel too.
+            #[cfg(feature = "parallel")]
+            if self.groups.len() > 1 {
+                rv.process_with(l, r, &|a, b| {
+                    rayon::join(a, b);
+                });
+            } else {
+                rv.process(l, r);
+            }
+            #[cfg(not(feature = "parallel"))]
             rv.process(l, r);
         }
         if self.end.is_none() {
