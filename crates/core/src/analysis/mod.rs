@@ -1,0 +1,1052 @@
+//! Score-informed performance analysis: how a recording compares with the exercise's MIDI.
+//!
+//! Pipeline ([`analyze`]):
+//! 1. Features of the recording ([`features`]): mono, decimated to ~22 kHz, 2048-point STFT
+//!    every 10 ms, log magnitude, spectral flux (SuperFlux-style reference), and the
+//!    *harmonic salience of the flux* per MIDI pitch: for pitch p the weighted sum over 8
+//!    harmonics of the largest new energy within half a semitone of each harmonic. A note
+//!    onset of pitch p is a peak of that curve; it works with several notes at once because
+//!    each expected note is looked for at its own pitch.
+//! 2. Coarse alignment ([`align`]): subsequence DTW (free start and end in the recording, so
+//!    leading silence is fine) on 100 ms frames of chroma + onset chroma, against the same
+//!    features synthesised from the expected notes; a robust line through the path gives a
+//!    first tempo ratio and offset.
+//! 3. Note matching, twice: every expected note takes the best salience peak of its pitch near
+//!    its predicted time (proximity-weighted, each peak used once). The first pass refits the
+//!    line on the matched notes; the second uses it (plus a slowly varying local correction).
+//!    A note whose pitch shows no new energy while a pitch a semitone or a tone away does
+//!    (and no other expected note explains that pitch) is a wrong pitch; nothing at all is a
+//!    missed note.
+//! 4. Extra notes: onsets whose new energy is not explained by the harmonics of any matched
+//!    note starting at the same time.
+//! 5. Final robust fit of played against expected times = global tempo ratio and offset; the
+//!    timing deviation of each note is measured from that line, so `rhythm_accuracy` is
+//!    about timing *after removing the global tempo ratio and offset*.
+
+pub mod align;
+pub mod features;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::midi::{MidiError, MidiSong};
+use features::Features;
+
+/// A note of the expected score.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExpectedNote {
+    /// Index in the score's note list (time order).
+    pub index: usize,
+    /// MIDI pitch.
+    pub pitch: u8,
+    /// Onset, seconds in the MIDI file.
+    pub start: f64,
+    /// Release, seconds in the MIDI file.
+    pub end: f64,
+    /// Note-on velocity 1..127.
+    pub velocity: u8,
+}
+
+/// The pitched notes of a song (percussion channel 10 left out), in onset order. Unisons (same
+/// pitch within 30 ms, e.g. two voices sharing a note) count once.
+pub fn expected_notes(song: &MidiSong) -> Vec<ExpectedNote> {
+    let mut open: std::collections::HashMap<(u8, u8), Vec<(f64, u8)>> = Default::default();
+    let mut notes = Vec::new();
+    for e in &song.events {
+        if e.channel == 9 {
+            continue;
+        }
+        let key = (e.channel, e.data1);
+        match e.command {
+            0x90 if e.data2 > 0 => open.entry(key).or_default().push((e.time, e.data2)),
+            0x80 | 0x90 => {
+                if let Some(v) = open.get_mut(&key) {
+                    if !v.is_empty() {
+                        let (start, vel) = v.remove(0);
+                        notes.push((start, e.time.max(start), e.data1, vel));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for ((_, key), v) in open {
+        for (start, vel) in v {
+            notes.push((start, song.end_time.max(start), key, vel));
+        }
+    }
+    notes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.2.cmp(&b.2)));
+    let mut out: Vec<ExpectedNote> = Vec::with_capacity(notes.len());
+    for (start, end, pitch, velocity) in notes {
+        let dup = out
+            .iter()
+            .rev()
+            .take_while(|n| start - n.start < 0.03)
+            .any(|n| n.pitch == pitch);
+        if !dup {
+            out.push(ExpectedNote {
+                index: out.len(),
+                pitch,
+                start,
+                end,
+                velocity,
+            });
+        }
+    }
+    out
+}
+
+/// Settings of the analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisOptions {
+    /// A matched note is on time when its deviation from the fitted line is at most this many
+    /// milliseconds. Default 50.
+    pub rhythm_tolerance_ms: f64,
+    /// Search half-window around each predicted onset, seconds. Default 0.25.
+    pub search_window: f64,
+}
+
+impl Default for AnalysisOptions {
+    fn default() -> Self {
+        AnalysisOptions {
+            rhythm_tolerance_ms: 50.0,
+            search_window: 0.25,
+        }
+    }
+}
+
+/// Timing of one matched note.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimingDeviation {
+    /// Index in the expected note list.
+    pub note_index: usize,
+    /// Onset in the MIDI file, seconds.
+    pub expected_time: f64,
+    /// Where the fitted tempo line puts that onset in the recording, seconds.
+    pub aligned_expected_time: f64,
+    /// Detected onset in the recording, seconds.
+    pub played_time: f64,
+    /// `played_time - aligned_expected_time`, milliseconds (positive = late).
+    pub deviation_ms: f64,
+    pub expected_pitch: u8,
+    pub played_pitch: u8,
+    /// `|deviation_ms| <= rhythm_tolerance_ms`.
+    pub on_time: bool,
+}
+
+/// An expected note that was not played.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MissedNote {
+    pub note_index: usize,
+    pub expected_time: f64,
+    /// Where it should have been in the recording, seconds.
+    pub aligned_expected_time: f64,
+    pub pitch: u8,
+}
+
+/// A note played at another pitch than written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WrongPitchNote {
+    pub note_index: usize,
+    pub expected_time: f64,
+    pub played_time: f64,
+    pub expected_pitch: u8,
+    pub played_pitch: u8,
+}
+
+/// A played note that the score does not have.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExtraNote {
+    /// Onset in the recording, seconds.
+    pub played_time: f64,
+    /// Where that is in the score's time (through the fitted line), seconds.
+    pub score_time: f64,
+    pub pitch: u8,
+}
+
+/// The result of [`analyze`]; serialises to the JSON of `analyze_performance`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AnalysisReport {
+    /// Which implementation ran: always `"cpu"` (there is no GPU path).
+    pub backend: &'static str,
+    /// Notes played at the written pitch / notes expected (0..1).
+    pub pitch_accuracy: f64,
+    /// Matched notes within the tolerance / matched notes (0..1), after removing the global
+    /// tempo ratio and offset.
+    pub rhythm_accuracy: f64,
+    /// What `rhythm_accuracy` measures, in words.
+    pub rhythm_method: String,
+    pub rhythm_tolerance_ms: f64,
+    /// Mean |deviation| of the matched notes, milliseconds.
+    pub mean_abs_deviation_ms: f64,
+    /// Expected notes found (right or wrong pitch) plus extra notes.
+    pub notes_played: usize,
+    /// Pitched notes in the MIDI file (unisons counted once).
+    pub notes_expected: usize,
+    /// Expected notes found in the recording (right or wrong pitch).
+    pub notes_matched: usize,
+    /// Recording time per score time (1.11 = played about 10 % slower).
+    pub tempo_ratio: f64,
+    /// Recording time of the score's time 0, seconds (leading silence shows here).
+    pub offset_seconds: f64,
+    pub timing_deviations: Vec<TimingDeviation>,
+    pub missed_notes: Vec<MissedNote>,
+    pub extra_notes: Vec<ExtraNote>,
+    pub wrong_pitch_notes: Vec<WrongPitchNote>,
+    /// Length of the recording, seconds.
+    pub recording_seconds: f64,
+    pub warnings: Vec<String>,
+}
+
+impl AnalysisReport {
+    /// The report as pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+/// Why an analysis could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    /// The recording could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The recording exists but cannot be decoded.
+    #[error("{}: {msg}", path.display())]
+    Decode { path: PathBuf, msg: String },
+    /// The MIDI file is missing or invalid.
+    #[error(transparent)]
+    Midi(#[from] MidiError),
+    /// Nothing to compare (no pitched notes, empty recording) or bad settings.
+    #[error("cannot analyse: {0}")]
+    Input(String),
+}
+
+impl AnalysisError {
+    /// True when a named file does not exist.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            AnalysisError::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            AnalysisError::Midi(m) => m.is_not_found(),
+            _ => false,
+        }
+    }
+}
+
+/// Decodes `recording`, loads `midi` and runs [`analyze`].
+#[cfg(feature = "decode")]
+pub fn analyze_files(
+    recording: &std::path::Path,
+    midi: &std::path::Path,
+    options: &AnalysisOptions,
+) -> Result<AnalysisReport, AnalysisError> {
+    let song = MidiSong::load(midi)?;
+    let audio = crate::decode::decode_file(recording).map_err(|e| match e {
+        crate::decode::DecodeError::Io(source) => AnalysisError::Io {
+            path: recording.to_path_buf(),
+            source,
+        },
+        crate::decode::DecodeError::Format(msg) => AnalysisError::Decode {
+            path: recording.to_path_buf(),
+            msg,
+        },
+    })?;
+    let mut report = analyze(
+        &audio.samples,
+        audio.channels,
+        audio.sample_rate,
+        &song,
+        options,
+    )?;
+    report.warnings.extend(song.warnings.iter().cloned());
+    Ok(report)
+}
+
+/// One played onset: frame (interpolated) and salience.
+#[derive(Debug, Clone, Copy)]
+struct Peak {
+    frame: usize,
+    time: f64,
+    value: f32,
+}
+
+/// Result of matching one note.
+#[derive(Debug, Clone, Copy)]
+enum Outcome {
+    Played { pitch: u8, peak: Peak },
+    Missed,
+}
+
+/// Compares a recording (interleaved, `channels`, `rate`) with the expected song.
+pub fn analyze(
+    samples: &[f32],
+    channels: usize,
+    rate: u32,
+    song: &MidiSong,
+    options: &AnalysisOptions,
+) -> Result<AnalysisReport, AnalysisError> {
+    if rate < 8000 {
+        return Err(AnalysisError::Input(format!(
+            "sample rate {rate} Hz is too low (>= 8000 Hz needed)"
+        )));
+    }
+    if !(options.rhythm_tolerance_ms > 0.0 && options.search_window > 0.02) {
+        return Err(AnalysisError::Input(
+            "rhythm_tolerance_ms must be > 0 and search_window > 0.02 s".into(),
+        ));
+    }
+    let notes = expected_notes(song);
+    if notes.is_empty() {
+        return Err(AnalysisError::Input(format!(
+            "{}: the MIDI file has no pitched notes",
+            song.path.display()
+        )));
+    }
+    let mono = features::mono(samples, channels);
+    let recording_seconds = mono.len() as f64 / rate as f64;
+    if mono.len() < rate as usize / 10 {
+        return Err(AnalysisError::Input(
+            "the recording is shorter than 0.1 s".into(),
+        ));
+    }
+    let f = features::compute(&mono, rate);
+    let mut warnings = Vec::new();
+
+    // 2. Coarse alignment.
+    let (line_a, line_b) = coarse_line(&f, &notes);
+
+    // 3. Matching, pass 1 (wide window around the DTW line).
+    let w = options.search_window;
+    let centers: Vec<f64> = notes.iter().map(|n| line_a * n.start + line_b).collect();
+    let pass1 = match_notes(&f, &notes, &centers, w * 1.4, 0.2, None);
+    let strength = typical_strength(&pass1);
+    // Refit on the notes found at their own pitch.
+    let pts: Vec<(f64, f64)> = notes
+        .iter()
+        .zip(&pass1)
+        .filter_map(|(n, o)| match o {
+            Outcome::Played { pitch, peak } if *pitch == n.pitch => Some((n.start, peak.time)),
+            _ => None,
+        })
+        .collect();
+    let (a1, b1) = if pts.len() >= 2 {
+        let (a, b, _) = align::robust_line(&pts, 0.03);
+        (a, b)
+    } else {
+        (line_a, line_b)
+    };
+    // Slow local correction: median residual of the pass-1 notes within +-3 s.
+    let residual: Vec<(f64, f64)> = pts.iter().map(|&(s, t)| (s, t - (a1 * s + b1))).collect();
+    let centers: Vec<f64> = notes
+        .iter()
+        .map(|n| {
+            let mut near: Vec<f64> = residual
+                .iter()
+                .filter(|(s, _)| (s - n.start).abs() <= 3.0)
+                .map(|&(_, r)| r)
+                .collect();
+            let corr = if near.len() >= 5 {
+                near.sort_by(|a, b| a.total_cmp(b));
+                near[near.len() / 2].clamp(-0.3, 0.3)
+            } else {
+                0.0
+            };
+            a1 * n.start + b1 + corr
+        })
+        .collect();
+    let tau = PRESENCE_THRESHOLD * strength;
+    let pass2 = match_notes(&f, &notes, &centers, w, 0.12, Some(tau));
+
+    // 5. Final line through the notes at their own pitch.
+    let pts: Vec<(f64, f64)> = notes
+        .iter()
+        .zip(&pass2)
+        .filter_map(|(n, o)| match o {
+            Outcome::Played { pitch, peak } if *pitch == n.pitch => Some((n.start, peak.time)),
+            _ => None,
+        })
+        .collect();
+    let (ratio, offset) = if pts.len() >= 2 {
+        let (a, b, _) = align::robust_line(&pts, 0.02);
+        (a, b)
+    } else {
+        warnings.push("fewer than two notes recognised: tempo ratio not estimated".into());
+        (a1, b1)
+    };
+
+    let mut timing = Vec::new();
+    let mut missed = Vec::new();
+    let mut wrong = Vec::new();
+    let mut played = Vec::new(); // (time, pitch) of every matched onset
+    for (n, o) in notes.iter().zip(&pass2) {
+        let aligned = ratio * n.start + offset;
+        match *o {
+            Outcome::Played { pitch, peak } => {
+                let dev = (peak.time - aligned) * 1000.0;
+                timing.push(TimingDeviation {
+                    note_index: n.index,
+                    expected_time: n.start,
+                    aligned_expected_time: aligned,
+                    played_time: peak.time,
+                    deviation_ms: dev,
+                    expected_pitch: n.pitch,
+                    played_pitch: pitch,
+                    on_time: dev.abs() <= options.rhythm_tolerance_ms,
+                });
+                if pitch != n.pitch {
+                    wrong.push(WrongPitchNote {
+                        note_index: n.index,
+                        expected_time: n.start,
+                        played_time: peak.time,
+                        expected_pitch: n.pitch,
+                        played_pitch: pitch,
+                    });
+                }
+                played.push((peak.frame, pitch));
+            }
+            Outcome::Missed => missed.push(MissedNote {
+                note_index: n.index,
+                expected_time: n.start,
+                aligned_expected_time: aligned,
+                pitch: n.pitch,
+            }),
+        }
+    }
+
+    // 4. Extra notes (after the final line, to report their score time).
+    let extra: Vec<ExtraNote> = find_extra(&f, &played, strength)
+        .into_iter()
+        .map(|(t, p)| ExtraNote {
+            played_time: t,
+            score_time: if ratio.abs() > 1e-9 {
+                (t - offset) / ratio
+            } else {
+                0.0
+            },
+            pitch: p,
+        })
+        .collect();
+
+    let matched = timing.len();
+    let right_pitch = matched - wrong.len();
+    let on_time = timing.iter().filter(|d| d.on_time).count();
+    let mean_abs = if matched > 0 {
+        timing.iter().map(|d| d.deviation_ms.abs()).sum::<f64>() / matched as f64
+    } else {
+        0.0
+    };
+    Ok(AnalysisReport {
+        backend: "cpu",
+        pitch_accuracy: right_pitch as f64 / notes.len() as f64,
+        rhythm_accuracy: if matched > 0 {
+            on_time as f64 / matched as f64
+        } else {
+            0.0
+        },
+        rhythm_method: format!(
+            "share of matched notes whose onset lies within {} ms of the expected time after removing the global tempo ratio ({ratio:.4}) and offset ({offset:.3} s) fitted on all notes",
+            options.rhythm_tolerance_ms
+        ),
+        rhythm_tolerance_ms: options.rhythm_tolerance_ms,
+        mean_abs_deviation_ms: mean_abs,
+        notes_played: matched + extra.len(),
+        notes_expected: notes.len(),
+        notes_matched: matched,
+        tempo_ratio: ratio,
+        offset_seconds: offset,
+        timing_deviations: timing,
+        missed_notes: missed,
+        extra_notes: extra,
+        wrong_pitch_notes: wrong,
+        recording_seconds,
+        warnings,
+    })
+}
+
+/// A note is present when its unexplained harmonic new energy reaches this share of the
+/// typical note's salience.
+const PRESENCE_THRESHOLD: f32 = 0.15;
+
+/// Semitones from a note to its first harmonics (1 to 8).
+const HARMONIC_STEPS: [i32; 8] = [0, 12, 19, 24, 28, 31, 34, 36];
+
+/// Frames per DTW frame (about 100 ms).
+const COARSE: usize = 10;
+
+/// Pitch classes and weights of the first six harmonics.
+const HARM_PC: [(i32, f32); 6] = [
+    (0, 1.0),
+    (0, 0.5),
+    (7, 0.33),
+    (0, 0.25),
+    (4, 0.2),
+    (7, 0.16),
+];
+
+/// DTW of synthesised score features against the recording; robust line through the path at
+/// the note onsets. Returns `(ratio, offset)`.
+fn coarse_line(f: &Features, notes: &[ExpectedNote]) -> (f64, f64) {
+    let dt = f.hop_s * COARSE as f64;
+    // Recording: chroma and onset chroma summed over COARSE frames, floor removed.
+    let rn = f.frames.div_ceil(COARSE);
+    let mut rec = vec![[0.0f32; 24]; rn];
+    for t in 0..f.frames {
+        let r = &mut rec[t / COARSE];
+        for c in 0..12 {
+            r[c] += f.chroma[t * 12 + c];
+        }
+    }
+    // Onsets over two DTW frames (half a frame either side), so an onset near a frame
+    // boundary still meets the score's.
+    for (j, r) in rec.iter_mut().enumerate() {
+        let lo = (j * COARSE).saturating_sub(COARSE / 2);
+        let hi = ((j + 1) * COARSE + COARSE / 2).min(f.frames);
+        for t in lo..hi {
+            for c in 0..12 {
+                r[12 + c] += f.onset_chroma[t * 12 + c];
+            }
+        }
+    }
+    for r in &mut rec {
+        let m1 = r[..12].iter().cloned().fold(f32::INFINITY, f32::min);
+        let m2 = r[12..].iter().cloned().fold(f32::INFINITY, f32::min);
+        for c in 0..12 {
+            r[c] -= m1;
+            r[12 + c] -= m2;
+        }
+    }
+    // Score: active notes with a decaying weight, onsets in their frame.
+    let end = notes.iter().map(|n| n.end).fold(0.0, f64::max) + 0.5;
+    let sn = ((end / dt).ceil() as usize).max(1);
+    let mut score = vec![[0.0f32; 24]; sn];
+    for n in notes {
+        let v = n.velocity as f32 / 127.0;
+        let i0 = (n.start / dt).floor() as usize;
+        let i1 = (((n.end + 0.2) / dt).ceil() as usize).min(sn);
+        for (i, s) in score.iter_mut().enumerate().take(i1).skip(i0) {
+            let age = ((i as f64 + 0.5) * dt - n.start).max(0.0);
+            let w = v * (-age / 1.5).exp() as f32;
+            for &(d, hw) in &HARM_PC {
+                s[((n.pitch as i32 + d).rem_euclid(12)) as usize] += w * hw;
+            }
+        }
+        // Onsets spread like the recording's (two frames around the onset).
+        let x = n.start / dt;
+        let (k, fr) = (x.floor() as usize, x - x.floor());
+        let spread = [
+            (k, 1.0f32),
+            (if fr < 0.5 { k.wrapping_sub(1) } else { k + 1 }, 1.0),
+        ];
+        for (i, w) in spread {
+            if i < sn {
+                for &(d, hw) in &HARM_PC {
+                    score[i][12 + ((n.pitch as i32 + d).rem_euclid(12)) as usize] += v * hw * w;
+                }
+            }
+        }
+    }
+    let map = align::dtw_map(&align::Seq { feats: score }, &align::Seq { feats: rec });
+    // Score time s -> recording time, through the DTW frames (centre of frame i: (i+0.5) dt;
+    // recording frame j holds fine frames centred on average at (j*COARSE + 4.5) hop).
+    let rec_time = |s: f64| {
+        let x = (s / dt - 0.5).clamp(0.0, (map.len() - 1) as f64);
+        let i = x.floor() as usize;
+        let fr = x - i as f64;
+        let j = if i + 1 < map.len() {
+            map[i] * (1.0 - fr) + map[i + 1] * fr
+        } else {
+            map[i]
+        };
+        (j * COARSE as f64 + (COARSE as f64 - 1.0) / 2.0) * f.hop_s
+    };
+    let pts: Vec<(f64, f64)> = notes.iter().map(|n| (n.start, rec_time(n.start))).collect();
+    let (a, b, _) = align::robust_line(&pts, 0.15);
+    if std::env::var_os("ANALYSIS_DEBUG").is_some() {
+        eprintln!(
+            "dtw: {} score x {} rec frames, map[0]={:.1} map[end]={:.1}, line {a:.4} {b:.3}",
+            map.len(),
+            rn,
+            map[0],
+            map[map.len() - 1]
+        );
+    }
+    if a.is_finite() && b.is_finite() && a > 0.2 && a < 5.0 {
+        (a, b)
+    } else {
+        (1.0, pts.first().map_or(0.0, |p| p.1 - p.0))
+    }
+}
+
+/// Local maxima of the salience of `pitch` in the frame range, with values.
+fn peaks(f: &Features, pitch: u8, lo: isize, hi: isize) -> impl Iterator<Item = Peak> + '_ {
+    let lo = lo.max(1) as usize;
+    let hi = (hi.max(0) as usize).min(f.frames.saturating_sub(2));
+    (lo..=hi).filter_map(move |t| {
+        let v = f.pf(t, pitch);
+        let (a, c) = (f.pf(t - 1, pitch), f.pf(t + 1, pitch));
+        if v > 0.0
+            && v >= a
+            && v > c
+            && v >= f.pf(t.saturating_sub(2), pitch)
+            && v > f.pf(t + 2, pitch)
+        {
+            // Parabolic interpolation of the peak position.
+            let den = a - 2.0 * v + c;
+            let d = if den.abs() > 1e-12 {
+                (0.5 * (a - c) / den).clamp(-0.5, 0.5)
+            } else {
+                0.0
+            };
+            Some(Peak {
+                frame: t,
+                time: (t as f64 + d as f64) * f.hop_s,
+                value: v,
+            })
+        } else {
+            None
+        }
+    })
+}
+
+/// Median salience of the notes found at their own pitch (the "typical note" level).
+fn typical_strength(out: &[Outcome]) -> f32 {
+    let mut v: Vec<f32> = out
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Played { peak, .. } => Some(peak.value),
+            _ => None,
+        })
+        .collect();
+    if v.is_empty() {
+        return 1.0;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2].max(1e-6)
+}
+
+/// Matches every expected note to a salience peak of its pitch near its predicted time
+/// (`centers`): per pitch, the order-preserving assignment with the largest total
+/// proximity-weighted salience (dynamic programming), each peak used once. With `tau`
+/// (presence threshold) it also decides wrong pitches and missed notes; without it every
+/// note keeps its peak if it has one.
+fn match_notes(
+    f: &Features,
+    notes: &[ExpectedNote],
+    centers: &[f64],
+    window: f64,
+    sigma: f64,
+    tau: Option<f32>,
+) -> Vec<Outcome> {
+    let wf = (window / f.hop_s).ceil() as isize;
+    let gauss = |dt: f64| (-0.5 * (dt / sigma).powi(2)).exp() as f32;
+    let mut out = vec![Outcome::Missed; notes.len()];
+    let mut by_pitch: std::collections::BTreeMap<u8, Vec<usize>> = Default::default();
+    for (i, n) in notes.iter().enumerate() {
+        by_pitch.entry(n.pitch).or_default().push(i);
+    }
+    for (&pitch, idx) in &by_pitch {
+        let mut idx = idx.clone();
+        idx.sort_by(|&a, &b| centers[a].total_cmp(&centers[b]));
+        // Independent clusters: notes more than two windows apart share no peak.
+        let mut s = 0;
+        while s < idx.len() {
+            let mut e = s + 1;
+            while e < idx.len() && centers[idx[e]] - centers[idx[e - 1]] <= 2.0 * window {
+                e += 1;
+            }
+            let cl = &idx[s..e];
+            let lo = f.frame_at(centers[cl[0]]) - wf;
+            let hi = f.frame_at(centers[cl[cl.len() - 1]]) + wf;
+            let pk: Vec<Peak> = peaks(f, pitch, lo, hi).collect();
+            for (i, p) in assign(cl, &pk, |i, p| {
+                let dt = p.time - centers[i];
+                (dt.abs() <= window).then(|| p.value * gauss(dt))
+            }) {
+                out[i] = Outcome::Played { pitch, peak: p };
+            }
+            s = e;
+        }
+    }
+    let Some(tau) = tau else {
+        return out;
+    };
+    let mut taken: std::collections::HashMap<u8, Vec<usize>> = Default::default();
+    for o in &out {
+        if let Outcome::Played { pitch, peak } = o {
+            taken.entry(*pitch).or_default().push(peak.frame);
+        }
+    }
+    let is_taken = |taken: &std::collections::HashMap<u8, Vec<usize>>, p: u8, fr: usize| {
+        taken
+            .get(&p)
+            .is_some_and(|v| v.iter().any(|&x| x.abs_diff(fr) <= 2))
+    };
+    let release = |taken: &mut std::collections::HashMap<u8, Vec<usize>>, p: u8, fr: usize| {
+        if let Some(v) = taken.get_mut(&p) {
+            v.retain(|&x| x != fr);
+        }
+    };
+    // Decisions, strongest notes first: each note's evidence is the new energy at its
+    // harmonics that the notes already accepted around the same moment do not explain.
+    let mut order: Vec<usize> = (0..notes.len()).collect();
+    let val = |o: &Outcome| match o {
+        Outcome::Played { peak, .. } => peak.value,
+        Outcome::Missed => 0.0,
+    };
+    order.sort_by(|&a, &b| val(&out[b]).total_cmp(&val(&out[a])));
+    // Accepted onsets: (frame, pitch, raw salience).
+    let mut accepted: Vec<(usize, u8, f32)> = Vec::new();
+    let mut res = Residual::new(f);
+    // Evidence of pitch `p` at frame `fr`: its whitened new energy not explained by the
+    // accepted notes there (nor by `also`, a competing pitch).
+    let evidence = |res: &mut Residual,
+                    accepted: &[(usize, u8, f32)],
+                    fr: usize,
+                    p: u8,
+                    raw: f32,
+                    also: Option<u8>| {
+        res.load(fr);
+        let mut cover = 0.0f32;
+        for &(af, ap, araw) in accepted {
+            if af.abs_diff(fr) <= 3 {
+                res.mask(ap);
+                cover = cover.max(araw);
+            }
+        }
+        if let Some(q) = also {
+            res.mask(q);
+        }
+        let (s, free) = res.salience(p, also);
+        // Harmonics hidden under accepted notes (octaves, twelfths) cannot be checked: scale
+        // up what is left; when almost nothing is left, the pitch must be about as salient
+        // as the note covering it (alone, that note lends it much less).
+        if free >= 0.35 {
+            s / free
+        } else if raw >= 0.75 * cover {
+            raw
+        } else {
+            0.0
+        }
+    };
+    // Expected-note centres in time order, to find the note nearest to a time.
+    let mut sorted_centers: Vec<f64> = centers.to_vec();
+    sorted_centers.sort_by(|a, b| a.total_cmp(b));
+    let nearest_other = |t: f64, own: f64| -> f64 {
+        let k = sorted_centers.partition_point(|&c| c < t);
+        let mut best = f64::INFINITY;
+        for j in k.saturating_sub(2)..(k + 2).min(sorted_centers.len()) {
+            let c = sorted_centers[j];
+            if c != own {
+                best = best.min((c - t).abs());
+            }
+        }
+        best
+    };
+    let mut decided = vec![Outcome::Missed; notes.len()];
+    let wq = (0.6 * window / f.hop_s).ceil() as isize;
+    for &i in &order {
+        let n = notes[i];
+        let (rs_p, pk_p) = match out[i] {
+            Outcome::Played { peak, .. } => (
+                evidence(&mut res, &accepted, peak.frame, n.pitch, peak.value, None),
+                Some(peak),
+            ),
+            Outcome::Missed => (0.0, None),
+        };
+        let g_p = pk_p.map_or(0.0, |p| gauss(p.time - centers[i]));
+        // Best neighbouring pitch (a semitone or a tone away) that no expected note sounding
+        // at the same moment explains, at a time nearer this note than any other.
+        let c = f.frame_at(centers[i]);
+        let mut best: Option<(u8, Peak, f32)> = None;
+        for d in [-2i32, -1, 1, 2] {
+            let q = n.pitch as i32 + d;
+            if !(features::PITCH_LO as i32..=features::PITCH_HI as i32).contains(&q) {
+                continue;
+            }
+            let q = q as u8;
+            // Explained: another expected note at this moment has a harmonic at q.
+            let explained = notes.iter().any(|m| {
+                m.index != i
+                    && (centers[m.index] - centers[i]).abs() < 0.08
+                    && HARMONIC_STEPS.contains(&(q as i32 - m.pitch as i32))
+            });
+            if explained {
+                continue;
+            }
+            for p in peaks(f, q, c - wq, c + wq) {
+                if is_taken(&taken, q, p.frame) || p.value < tau {
+                    continue;
+                }
+                let own = (p.time - centers[i]).abs();
+                if nearest_other(p.time, centers[i]) + 0.02 < own {
+                    continue;
+                }
+                let w = evidence(&mut res, &accepted, p.frame, q, p.value, None) * gauss(own);
+                if best.is_none_or(|(_, _, bw)| w > bw) {
+                    best = Some((q, p, w));
+                }
+            }
+        }
+        if std::env::var_os("ANALYSIS_DEBUG").is_some() {
+            eprintln!(
+                "note {i} p{} c={:.3} peak={:?} rs={rs_p:.3} tau={tau:.3} alt={:?}",
+                n.pitch,
+                centers[i],
+                pk_p.map(|p| (p.time, p.value)),
+                best.map(|(q, p, r)| (q, p.time, r))
+            );
+        }
+        if let Some((q, p, _)) = best {
+            // Compare on what each pitch has that the other does not (a semitone apart their
+            // low harmonics overlap).
+            let g_q = gauss(p.time - centers[i]);
+            let ex_q = evidence(&mut res, &accepted, p.frame, q, p.value, Some(n.pitch));
+            let ex_p = match pk_p {
+                Some(pk) => evidence(&mut res, &accepted, pk.frame, n.pitch, pk.value, Some(q)),
+                None => 0.0,
+            };
+            // The written pitch hidden under an accepted note: nothing to compare with.
+            let covered = pk_p.is_some() && ex_p == 0.0 && rs_p > 0.0;
+            if std::env::var_os("ANALYSIS_DEBUG").is_some() {
+                eprintln!("  vs {q}: ex_q={ex_q:.3} g_q={g_q:.2} ex_p={ex_p:.3} g_p={g_p:.2}");
+            }
+            if !covered && ex_q * g_q > tau && ex_q * g_q > 1.6 * ex_p * g_p {
+                if let Some(pk) = pk_p {
+                    release(&mut taken, n.pitch, pk.frame);
+                }
+                decided[i] = Outcome::Played { pitch: q, peak: p };
+                taken.entry(q).or_default().push(p.frame);
+                accepted.push((p.frame, q, p.value));
+                continue;
+            }
+        }
+        match pk_p {
+            Some(pk) if rs_p * g_p >= tau => {
+                decided[i] = out[i];
+                accepted.push((pk.frame, n.pitch, pk.value));
+            }
+            Some(pk) => release(&mut taken, n.pitch, pk.frame),
+            None => {}
+        }
+    }
+    // Second chance for notes left without a peak: a peak of their pitch released above.
+    for i in 0..notes.len() {
+        if !matches!(decided[i], Outcome::Missed) {
+            continue;
+        }
+        let n = notes[i];
+        let c = f.frame_at(centers[i]);
+        let mut best: Option<(Peak, f32)> = None;
+        for p in peaks(f, n.pitch, c - wf, c + wf) {
+            if is_taken(&taken, n.pitch, p.frame) || p.value < tau {
+                continue;
+            }
+            let w = evidence(&mut res, &accepted, p.frame, n.pitch, p.value, None)
+                * gauss(p.time - centers[i]);
+            if w >= tau && best.is_none_or(|(_, bw)| w > bw) {
+                best = Some((p, w));
+            }
+        }
+        if let Some((p, _)) = best {
+            decided[i] = Outcome::Played {
+                pitch: n.pitch,
+                peak: p,
+            };
+            taken.entry(n.pitch).or_default().push(p.frame);
+            accepted.push((p.frame, n.pitch, p.value));
+        }
+    }
+    decided
+}
+
+/// Order-preserving assignment of `items` (sorted) to `peaks` (sorted by time) maximising the
+/// summed weight; `w(item, peak)` is `None` where a pair is not allowed.
+fn assign(
+    items: &[usize],
+    peaks: &[Peak],
+    w: impl Fn(usize, &Peak) -> Option<f32>,
+) -> Vec<(usize, Peak)> {
+    let (k, m) = (items.len(), peaks.len());
+    if k == 0 || m == 0 {
+        return Vec::new();
+    }
+    // d[i][j]: best total with the first i items and the first j peaks.
+    let mut d = vec![0.0f32; (k + 1) * (m + 1)];
+    let at = |i: usize, j: usize| i * (m + 1) + j;
+    for i in 1..=k {
+        for j in 1..=m {
+            let mut best = d[at(i - 1, j)].max(d[at(i, j - 1)]);
+            if let Some(x) = w(items[i - 1], &peaks[j - 1]) {
+                best = best.max(d[at(i - 1, j - 1)] + x);
+            }
+            d[at(i, j)] = best;
+        }
+    }
+    let mut out = Vec::new();
+    let (mut i, mut j) = (k, m);
+    while i > 0 && j > 0 {
+        if d[at(i, j)] == d[at(i - 1, j)] {
+            i -= 1;
+        } else if d[at(i, j)] == d[at(i, j - 1)] {
+            j -= 1;
+        } else {
+            out.push((items[i - 1], peaks[j - 1]));
+            i -= 1;
+            j -= 1;
+        }
+    }
+    out
+}
+
+/// Whitened new-energy spectrum around one frame, with the harmonics of chosen notes masked.
+struct Residual<'a> {
+    f: &'a Features,
+    buf: Vec<f32>,
+    masked: Vec<bool>,
+    prefix: Vec<f32>,
+}
+
+impl<'a> Residual<'a> {
+    fn new(f: &'a Features) -> Self {
+        Residual {
+            f,
+            buf: vec![0.0; f.bins],
+            masked: vec![false; f.bins],
+            prefix: vec![0.0; f.bins + 1],
+        }
+    }
+
+    /// Max of the flux over frames t-1..=t+1, minus its local mean over +-8 bins (so
+    /// broadband attack noise does not look like harmonics).
+    fn load(&mut self, t: usize) {
+        let (f, bins) = (self.f, self.f.bins);
+        let t0 = t.saturating_sub(1);
+        let t1 = (t + 1).min(f.frames - 1);
+        for k in 0..bins {
+            let mut m = 0.0f32;
+            for u in t0..=t1 {
+                m = m.max(f.flux[u * bins + k]);
+            }
+            self.buf[k] = m;
+            self.masked[k] = false;
+            self.prefix[k + 1] = self.prefix[k] + m;
+        }
+        for k in 0..bins {
+            let (lo, hi) = (k.saturating_sub(8), (k + 9).min(bins));
+            let mean = (self.prefix[hi] - self.prefix[lo]) / (hi - lo) as f32;
+            self.buf[k] = (self.buf[k] - mean).max(0.0);
+        }
+    }
+
+    /// Zeroes the harmonics of `pitch` up to the analysed band (stretched upward for piano
+    /// inharmonicity, plus a bin each side for window leakage).
+    fn mask(&mut self, pitch: u8) {
+        let df = self.f.rate / features::N_FFT as f64;
+        let f0 = features::pitch_hz(pitch as f64);
+        let bins = self.f.bins;
+        for h in 1.. {
+            let fh = f0 * h as f64;
+            let lo = fh * 2f64.powf(-0.6 / 12.0) / df - 1.0;
+            let hi = fh * 2f64.powf(0.6 / 12.0) * (1.0 + 3e-4 * (h * h) as f64) / df + 1.0;
+            if lo >= bins as f64 {
+                break;
+            }
+            let (lo, hi) = (lo.max(0.0) as usize, (hi.ceil() as usize).min(bins - 1));
+            self.buf[lo..=hi].iter_mut().for_each(|v| *v = 0.0);
+            self.masked[lo..=hi].iter_mut().for_each(|v| *v = true);
+        }
+    }
+
+    /// Harmonic salience of `pitch` in the current buffer, and the share of its template
+    /// weight that is not masked. With `versus` (a pitch a semitone or two away) only the
+    /// harmonics at least three bins from that pitch's count: below, the two overlap within
+    /// the window's main lobe and tell nothing apart.
+    fn salience(&self, pitch: u8, versus: Option<u8>) -> (f32, f32) {
+        let df = self.f.rate / features::N_FFT as f64;
+        let (fp, fq) = (
+            features::pitch_hz(pitch as f64),
+            versus.map_or(0.0, |q| features::pitch_hz(q as f64)),
+        );
+        let (mut s, mut free, mut all) = (0.0, 0.0, 0.0);
+        for (h, &(lo, hi)) in self.f.pitch_ranges(pitch).iter().enumerate() {
+            if hi == 0 {
+                break;
+            }
+            if versus.is_some() && (h + 1) as f64 * (fp - fq).abs() < 3.0 * df {
+                continue;
+            }
+            let r = lo as usize..=hi as usize;
+            let m = self.buf[r.clone()].iter().fold(0.0f32, |a, &b| a.max(b));
+            s += features::hweight(h) * m;
+            all += features::hweight(h);
+            if !self.masked[r].iter().all(|&x| x) {
+                free += features::hweight(h);
+            }
+        }
+        (s, if all > 0.0 { free / all } else { 0.0 })
+    }
+
+    /// Salience of every pitch into `out`.
+    fn salience_all(&self, out: &mut [f32]) {
+        features::salience(&self.buf, &self.f.ranges, out);
+    }
+}
+
+/// Onsets not explained by the matched notes: at each broadband onset peak, the whitened new
+/// energy left after masking the harmonics of every matched note that starts within 80 ms; a
+/// pitch whose salience in that residue is strong (and peaks there in time) is an extra note.
+fn find_extra(f: &Features, played: &[(usize, u8)], strength: f32) -> Vec<(f64, u8)> {
+    let near = (0.08 / f.hop_s).round() as usize;
+    let thr = EXTRA_THRESHOLD * strength;
+    let mut out: Vec<(f64, u8)> = Vec::new();
+    let mut res = Residual::new(f);
+    let mut sal = vec![0.0f32; features::N_PITCH];
+    for t in 3..f.frames.saturating_sub(3) {
+        let o = f.onset[t];
+        if o <= 0.0 || f.onset[t - 1] > o || f.onset[t + 1] >= o {
+            continue;
+        }
+        res.load(t);
+        for &(fr, p) in played {
+            if fr.abs_diff(t) <= near {
+                res.mask(p);
+            }
+        }
+        res.salience_all(&mut sal);
+        let (pi, &best) = sal
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap_or((0, &0.0));
+        if best <= thr {
+            continue;
+        }
+        let pitch = features::PITCH_LO + pi as u8;
+        // The onset of that pitch: its own salience peak near t.
+        let pk = peaks(f, pitch, t as isize - 4, t as isize + 4)
+            .max_by(|a, b| a.value.total_cmp(&b.value));
+        let Some(pk) = pk else { continue };
+        if out
+            .iter()
+            .any(|&(tt, pp)| pp == pitch && (tt - pk.time).abs() < 0.1)
+        {
+            continue;
+        }
+        if std::env::var_os("ANALYSIS_DEBUG").is_some() {
+            eprintln!(
+                "extra? t={:.2} p={pitch} resid={:.3} S={strength:.3}",
+                pk.time, best
+            );
+        }
+        out.push((pk.time, pitch));
+    }
+    out
+}
+
+/// Extra-note threshold: residual salience relative to the typical note's salience.
+const EXTRA_THRESHOLD: f32 = 0.4;
