@@ -419,7 +419,19 @@ pub fn analyze(
     }
 
     // 4. Extra notes (after the final line, to report their score time).
-    let extra: Vec<ExtraNote> = find_extra(&f, &played, strength)
+    // Score-informed prior: extra notes are looked for within an octave of the written range.
+    let lo = notes
+        .iter()
+        .map(|n| n.pitch)
+        .min()
+        .unwrap_or(features::PITCH_LO);
+    let hi = notes
+        .iter()
+        .map(|n| n.pitch)
+        .max()
+        .unwrap_or(features::PITCH_HI);
+    let range = lo.saturating_sub(12).max(features::PITCH_LO)..=(hi + 12).min(features::PITCH_HI);
+    let extra: Vec<ExtraNote> = find_extra(&f, &played, strength, range)
         .into_iter()
         .map(|(t, p)| ExtraNote {
             played_time: t,
@@ -566,15 +578,6 @@ fn coarse_line(f: &Features, notes: &[ExpectedNote]) -> (f64, f64) {
     };
     let pts: Vec<(f64, f64)> = notes.iter().map(|n| (n.start, rec_time(n.start))).collect();
     let (a, b, _) = align::robust_line(&pts, 0.15);
-    if std::env::var_os("ANALYSIS_DEBUG").is_some() {
-        eprintln!(
-            "dtw: {} score x {} rec frames, map[0]={:.1} map[end]={:.1}, line {a:.4} {b:.3}",
-            map.len(),
-            rn,
-            map[0],
-            map[map.len() - 1]
-        );
-    }
     if a.is_finite() && b.is_finite() && a > 0.2 && a < 5.0 {
         (a, b)
     } else {
@@ -792,15 +795,6 @@ fn match_notes(
                 }
             }
         }
-        if std::env::var_os("ANALYSIS_DEBUG").is_some() {
-            eprintln!(
-                "note {i} p{} c={:.3} peak={:?} rs={rs_p:.3} tau={tau:.3} alt={:?}",
-                n.pitch,
-                centers[i],
-                pk_p.map(|p| (p.time, p.value)),
-                best.map(|(q, p, r)| (q, p.time, r))
-            );
-        }
         if let Some((q, p, _)) = best {
             // Compare on what each pitch has that the other does not (a semitone apart their
             // low harmonics overlap).
@@ -812,9 +806,6 @@ fn match_notes(
             };
             // The written pitch hidden under an accepted note: nothing to compare with.
             let covered = pk_p.is_some() && ex_p == 0.0 && rs_p > 0.0;
-            if std::env::var_os("ANALYSIS_DEBUG").is_some() {
-                eprintln!("  vs {q}: ex_q={ex_q:.3} g_q={g_q:.2} ex_p={ex_p:.3} g_p={g_p:.2}");
-            }
             if !covered && ex_q * g_q > tau && ex_q * g_q > 1.6 * ex_p * g_p {
                 if let Some(pk) = pk_p {
                     release(&mut taken, n.pitch, pk.frame);
@@ -1000,53 +991,76 @@ impl<'a> Residual<'a> {
 /// Onsets not explained by the matched notes: at each broadband onset peak, the whitened new
 /// energy left after masking the harmonics of every matched note that starts within 80 ms; a
 /// pitch whose salience in that residue is strong (and peaks there in time) is an extra note.
-fn find_extra(f: &Features, played: &[(usize, u8)], strength: f32) -> Vec<(f64, u8)> {
+fn find_extra(
+    f: &Features,
+    played: &[(usize, u8)],
+    strength: f32,
+    range: std::ops::RangeInclusive<u8>,
+) -> Vec<(f64, u8)> {
+    let (r0, r1) = (
+        (range.start() - features::PITCH_LO) as usize,
+        (range.end() - features::PITCH_LO) as usize,
+    );
     let near = (0.08 / f.hop_s).round() as usize;
     let thr = EXTRA_THRESHOLD * strength;
-    let mut out: Vec<(f64, u8)> = Vec::new();
-    let mut res = Residual::new(f);
-    let mut sal = vec![0.0f32; features::N_PITCH];
-    for t in 3..f.frames.saturating_sub(3) {
-        let o = f.onset[t];
-        if o <= 0.0 || f.onset[t - 1] > o || f.onset[t + 1] >= o {
-            continue;
-        }
+    let mut played = played.to_vec();
+    played.sort_unstable();
+    // Candidate frames: local maxima of the broadband onset strength.
+    let frames: Vec<usize> = (3..f.frames.saturating_sub(3))
+        .filter(|&t| {
+            let o = f.onset[t];
+            o > 0.0 && f.onset[t - 1] <= o && f.onset[t + 1] < o
+        })
+        .collect();
+    let check = |(res, sal): &mut (Residual, Vec<f32>), t: usize| -> Option<(f64, u8)> {
         res.load(t);
-        for &(fr, p) in played {
-            if fr.abs_diff(t) <= near {
-                res.mask(p);
-            }
+        let k = played.partition_point(|&(fr, _)| fr + near < t);
+        for &(_, p) in played[k..].iter().take_while(|&&(fr, _)| fr <= t + near) {
+            res.mask(p);
         }
-        res.salience_all(&mut sal);
+        res.salience_all(sal);
         let (pi, &best) = sal
             .iter()
             .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .unwrap_or((0, &0.0));
+            .skip(r0)
+            .take(r1 + 1 - r0)
+            .max_by(|a, b| a.1.total_cmp(b.1))?;
         if best <= thr {
-            continue;
+            return None;
         }
         let pitch = features::PITCH_LO + pi as u8;
         // The onset of that pitch: its own salience peak near t.
         let pk = peaks(f, pitch, t as isize - 4, t as isize + 4)
-            .max_by(|a, b| a.value.total_cmp(&b.value));
-        let Some(pk) = pk else { continue };
-        if out
+            .max_by(|a, b| a.value.total_cmp(&b.value))?;
+        Some((pk.time, pitch))
+    };
+    let init = || (Residual::new(f), vec![0.0f32; features::N_PITCH]);
+    #[cfg(feature = "parallel")]
+    let found: Vec<Option<(f64, u8)>> = {
+        use rayon::prelude::*;
+        frames
+            .par_iter()
+            .map_init(init, |st, &t| check(st, t))
+            .collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let found: Vec<Option<(f64, u8)>> = {
+        let mut st = init();
+        frames.iter().map(|&t| check(&mut st, t)).collect()
+    };
+    let mut out: Vec<(f64, u8)> = Vec::new();
+    for (time, pitch) in found.into_iter().flatten() {
+        if !out
             .iter()
-            .any(|&(tt, pp)| pp == pitch && (tt - pk.time).abs() < 0.1)
+            .rev()
+            .take_while(|&&(tt, _)| time - tt < 0.5)
+            .any(|&(tt, pp)| pp == pitch && (tt - time).abs() < 0.1)
         {
-            continue;
+            out.push((time, pitch));
         }
-        if std::env::var_os("ANALYSIS_DEBUG").is_some() {
-            eprintln!(
-                "extra? t={:.2} p={pitch} resid={:.3} S={strength:.3}",
-                pk.time, best
-            );
-        }
-        out.push((pk.time, pitch));
     }
     out
 }
 
 /// Extra-note threshold: residual salience relative to the typical note's salience.
-const EXTRA_THRESHOLD: f32 = 0.4;
+const EXTRA_THRESHOLD: f32 = 0.3;
