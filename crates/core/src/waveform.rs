@@ -158,6 +158,8 @@ pub fn column_stats(
             ChannelMode::Mixed => {
                 let (mn, mx, ss) = if ch == 1 {
                     min_max_sq(block)
+                } else if ch == 2 {
+                    min_max_sq_mixed2(block)
                 } else {
                     let inv = 1.0 / ch as f32;
                     let (mut mn, mut mx, mut ss) = (f32::INFINITY, f32::NEG_INFINITY, 0.0f64);
@@ -239,6 +241,36 @@ fn min_max_sq(x: &[f32]) -> (f32, f32, f64) {
             }
         }
         for &v in it.remainder() {
+            mn[0] = if v < mn[0] { v } else { mn[0] };
+            mx[0] = if v > mx[0] { v } else { mx[0] };
+            ss[0] += v * v;
+        }
+        total += ss.iter().map(|&s| s as f64).sum::<f64>();
+        ss = [0.0; 8];
+    }
+    let mn = mn.iter().fold(f32::INFINITY, |a, &b| a.min(b));
+    let mx = mx.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    (mn, mx, total)
+}
+
+/// [`min_max_sq`] of the mean of an interleaved stereo block (eight frames per step).
+fn min_max_sq_mixed2(x: &[f32]) -> (f32, f32, f64) {
+    let mut mn = [f32::INFINITY; 8];
+    let mut mx = [f32::NEG_INFINITY; 8];
+    let mut ss = [0.0f32; 8];
+    let mut total = 0.0f64;
+    for big in x.chunks(16 * 256) {
+        let mut it = big.chunks_exact(16);
+        for c in &mut it {
+            for k in 0..8 {
+                let v = (c[2 * k] + c[2 * k + 1]) * 0.5;
+                mn[k] = if v < mn[k] { v } else { mn[k] };
+                mx[k] = if v > mx[k] { v } else { mx[k] };
+                ss[k] += v * v;
+            }
+        }
+        for fr in it.remainder().chunks_exact(2) {
+            let v = (fr[0] + fr[1]) * 0.5;
             mn[0] = if v < mn[0] { v } else { mn[0] };
             mx[0] = if v > mx[0] { v } else { mx[0] };
             ss[0] += v * v;
