@@ -369,8 +369,10 @@ pub fn render_rgba(
             for y in row(s.max)..=row(s.min) {
                 put(&mut img, x, y, o.color);
             }
-            if let Some(rc) = o.rms_color {
-                if s.rms > 0.0 {
+            if let Some(rc) = o.rms_color
+                && s.rms > 0.0
+            {
+                {
                     // RMS band, kept inside min..max.
                     let (hi, lo) = (s.rms.min(s.max), (-s.rms).max(s.min));
                     if hi >= lo {

@@ -318,7 +318,7 @@ fn inject(notes: &[N], seed: u64) -> (Vec<N>, Injected) {
     // sounding at that moment (a unison nobody could hear).
     while inj.transposed.len() < nt {
         let Some(i) = it.next() else { break };
-        let d: i32 = if rng.next() % 2 == 0 { 1 } else { -1 };
+        let d: i32 = if rng.next().is_multiple_of(2) { 1 } else { -1 };
         let q = (notes[i].pitch as i32 + d) as u8;
         let clash = notes.iter().any(|m| {
             m.pitch == q && m.start < notes[i].start + 0.15 && m.end > notes[i].start - 0.05
@@ -334,7 +334,7 @@ fn inject(notes: &[N], seed: u64) -> (Vec<N>, Injected) {
     }
     while inj.shifted.len() < ns {
         let Some(i) = it.next() else { break };
-        let d = if rng.next() % 2 == 0 || notes[i].start < 0.2 {
+        let d = if rng.next().is_multiple_of(2) || notes[i].start < 0.2 {
             0.1
         } else {
             -0.1

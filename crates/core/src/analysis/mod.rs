@@ -61,11 +61,11 @@ pub fn expected_notes(song: &MidiSong) -> Vec<ExpectedNote> {
         match e.command {
             0x90 if e.data2 > 0 => open.entry(key).or_default().push((e.time, e.data2)),
             0x80 | 0x90 => {
-                if let Some(v) = open.get_mut(&key) {
-                    if !v.is_empty() {
-                        let (start, vel) = v.remove(0);
-                        notes.push((start, e.time.max(start), e.data1, vel));
-                    }
+                if let Some(v) = open.get_mut(&key)
+                    && !v.is_empty()
+                {
+                    let (start, vel) = v.remove(0);
+                    notes.push((start, e.time.max(start), e.data1, vel));
                 }
             }
             _ => {}
