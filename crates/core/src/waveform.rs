@@ -372,13 +372,11 @@ pub fn render_rgba(
             if let Some(rc) = o.rms_color
                 && s.rms > 0.0
             {
-                {
-                    // RMS band, kept inside min..max.
-                    let (hi, lo) = (s.rms.min(s.max), (-s.rms).max(s.min));
-                    if hi >= lo {
-                        for y in row(hi)..=row(lo) {
-                            put(&mut img, x, y, rc);
-                        }
+                // RMS band, kept inside min..max.
+                let (hi, lo) = (s.rms.min(s.max), (-s.rms).max(s.min));
+                if hi >= lo {
+                    for y in row(hi)..=row(lo) {
+                        put(&mut img, x, y, rc);
                     }
                 }
             }
