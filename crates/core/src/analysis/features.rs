@@ -22,6 +22,8 @@ const GAMMA: f32 = 1000.0;
 pub struct Features {
     /// Rate of the analysed (decimated) signal.
     pub rate: f64,
+    /// Frame hop in samples of the analysed signal.
+    pub hop: usize,
     /// Frame hop in seconds.
     pub hop_s: f64,
     /// Number of frames; frame `t` is centred on `t * hop_s` seconds.
@@ -34,12 +36,10 @@ pub struct Features {
     pub onset_chroma: Vec<f32>,
     /// `frames`: summed positive flux (broadband onset strength).
     pub onset: Vec<f32>,
-    /// `frames x bins` positive flux (kept for residual analysis of extra notes).
-    pub flux: Vec<f32>,
-    /// Bins per frame in `flux`.
-    pub bins: usize,
-    /// Harmonic bin ranges per pitch: `N_PITCH x HARMONICS` (lo, hi) inclusive, (0,0) = none.
-    pub ranges: Vec<(u16, u16)>,
+    /// The analysed (decimated) signal, for the long-window checks.
+    pub signal: Vec<f32>,
+    /// Long-window spectra around chosen onsets.
+    pub hi: HiRes,
 }
 
 /// Mono mix of interleaved audio.
@@ -106,8 +106,8 @@ pub fn pitch_hz(p: f64) -> f64 {
 }
 
 /// Bin ranges covering +-half a semitone around each harmonic of each pitch.
-fn harmonic_ranges(rate: f64, bins: usize) -> Vec<(u16, u16)> {
-    let df = rate / N_FFT as f64;
+fn harmonic_ranges(rate: f64, n_fft: usize, bins: usize) -> Vec<(u16, u16)> {
+    let df = rate / n_fft as f64;
     let mut r = vec![(0u16, 0u16); N_PITCH * HARMONICS];
     for pi in 0..N_PITCH {
         let f0 = pitch_hz((PITCH_LO as usize + pi) as f64);
@@ -150,6 +150,22 @@ pub fn salience(spec: &[f32], ranges: &[(u16, u16)], out: &mut [f32]) {
     }
 }
 
+/// Natural log, to about 1e-4 relative (the STFT's log compression; `f32::ln` dominated).
+#[inline]
+fn fast_ln(x: f32) -> f32 {
+    // x = m * 2^e with m in [1, 2): ln x = e ln 2 + ln m, ln m by a polynomial in m - 1.
+    let bits = x.to_bits();
+    let e = ((bits >> 23) & 0xff) as i32 - 127;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000) - 1.0;
+    let p = m
+        * (0.999_970_4
+            + m * (-0.499_078_2 + m * (0.327_100_8 + m * (-0.223_119_1 + m * (0.130_880_4 + m * -0.035_177_5)))));
+    e as f32 * std::f32::consts::LN_2 + p
+}
+
+/// Frames per parallel work unit in [`compute`].
+const CHUNK: usize = 64;
+
 /// Computes every feature of a mono signal at `rate` (decimated first), hop about 10 ms.
 pub fn compute(x: &[f32], rate: u32) -> Features {
     let (mut y, sr) = decimate(x, rate);
@@ -166,57 +182,10 @@ pub fn compute(x: &[f32], rate: u32) -> Features {
     let window: Vec<f32> = (0..N_FFT)
         .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / N_FFT as f32).cos())
         .collect();
-    // Frame t is centred on sample t * hop.
     let mut planner = RealFftPlanner::<f32>::new();
     let fft = planner.plan_fft_forward(N_FFT);
     let norm = 2.0 / window.iter().sum::<f32>();
-    let spectrum_of = |t: usize,
-                       buf: &mut Vec<f32>,
-                       out: &mut Vec<realfft::num_complex::Complex<f32>>,
-                       scratch: &mut Vec<realfft::num_complex::Complex<f32>>,
-                       dst: &mut [f32]| {
-        let start = t as isize * hop as isize - (N_FFT / 2) as isize;
-        for (i, b) in buf.iter_mut().enumerate() {
-            let k = start + i as isize;
-            *b = if k >= 0 && (k as usize) < y.len() {
-                y[k as usize] * window[i]
-            } else {
-                0.0
-            };
-        }
-        fft.process_with_scratch(buf, out, scratch)
-            .expect("fft sizes match");
-        for (d, c) in dst.iter_mut().zip(out.iter()) {
-            // sqrt of the squared norm: `norm()` goes through the slow `hypot`.
-            *d = (1.0 + GAMMA * norm * (c.re * c.re + c.im * c.im).sqrt()).ln();
-        }
-    };
-    let mut logmag = vec![0.0f32; frames * bins];
-    let run = |(ci, chunk): (usize, &mut [f32])| {
-        let mut buf = fft.make_input_vec();
-        let mut out = fft.make_output_vec();
-        let mut scratch = fft.make_scratch_vec();
-        let per = chunk.len() / bins;
-        for k in 0..per {
-            let t = ci * 64 + k;
-            spectrum_of(
-                t,
-                &mut buf,
-                &mut out,
-                &mut scratch,
-                &mut chunk[k * bins..(k + 1) * bins],
-            );
-        }
-    };
-    #[cfg(feature = "parallel")]
-    {
-        use rayon::prelude::*;
-        logmag.par_chunks_mut(64 * bins).enumerate().for_each(run);
-    }
-    #[cfg(not(feature = "parallel"))]
-    logmag.chunks_mut(64 * bins).enumerate().for_each(run);
-
-    let ranges = harmonic_ranges(sr, bins);
+    let ranges = harmonic_ranges(sr, N_FFT, bins);
     let pc_of_bin: Vec<Option<usize>> = (0..bins)
         .map(|k| {
             let f = k as f64 * sr / N_FFT as f64;
@@ -227,77 +196,172 @@ pub fn compute(x: &[f32], rate: u32) -> Features {
             Some((p.round() as i64).rem_euclid(12) as usize)
         })
         .collect();
-    let mut flux = vec![0.0f32; frames * bins];
     let mut pitch_flux = vec![0.0f32; frames * N_PITCH];
     let mut chroma = vec![0.0f32; frames * 12];
     let mut onset_chroma = vec![0.0f32; frames * 12];
     let mut onset = vec![0.0f32; frames];
-    let per_frame = |t: usize,
-                     fl: &mut [f32],
-                     pf: &mut [f32],
-                     ch: &mut [f32],
-                     och: &mut [f32],
-                     on: &mut f32| {
-        let cur = &logmag[t * bins..(t + 1) * bins];
-        if t < LAG {
-            // Before the signal is silence: a note right at the start is an onset too.
-            fl.copy_from_slice(cur);
-        } else {
-            let prev = &logmag[(t - LAG) * bins..(t - LAG + 1) * bins];
-            // Reference: the previous frame max-filtered over 3 bins (SuperFlux), so small
-            // pitch wobbles do not count as new energy.
-            for k in 0..bins {
-                let r = prev[k.saturating_sub(1)]
-                    .max(prev[k])
-                    .max(prev[(k + 1).min(bins - 1)]);
-                fl[k] = (cur[k] - r).max(0.0);
+    // One chunk of CHUNK frames: its log spectra (plus the LAG frames before, for the flux)
+    // live only in the chunk's scratch, so no frames x bins matrix is ever stored.
+    let run = |ci: usize, pf: &mut [f32], ch: &mut [f32], och: &mut [f32], on: &mut [f32]| {
+        let mut buf = fft.make_input_vec();
+        let mut out = fft.make_output_vec();
+        let mut scratch = fft.make_scratch_vec();
+        let t0 = ci * CHUNK;
+        let cnt = on.len();
+        let first = t0.saturating_sub(LAG);
+        let mut lm = vec![0.0f32; (t0 + cnt - first) * bins];
+        for (k, dst) in lm.chunks_exact_mut(bins).enumerate() {
+            // Frame t is centred on sample t * hop.
+            let start = (first + k) as isize * hop as isize - (N_FFT / 2) as isize;
+            for (i, b) in buf.iter_mut().enumerate() {
+                let j = start + i as isize;
+                *b = if j >= 0 && (j as usize) < y.len() {
+                    y[j as usize] * window[i]
+                } else {
+                    0.0
+                };
+            }
+            fft.process_with_scratch(&mut buf, &mut out, &mut scratch)
+                .expect("fft sizes match");
+            for (d, c) in dst.iter_mut().zip(out.iter()) {
+                *d = fast_ln(1.0 + GAMMA * norm * (c.re * c.re + c.im * c.im).sqrt());
             }
         }
-        salience(fl, &ranges, pf);
-        let mut s = 0.0;
-        for k in 0..bins {
-            if let Some(pc) = pc_of_bin[k] {
-                ch[pc] += cur[k];
-                och[pc] += fl[k];
-                s += fl[k];
+        let mut fl = vec![0.0f32; bins];
+        for k in 0..cnt {
+            let t = t0 + k;
+            let cur = &lm[(t - first) * bins..(t - first + 1) * bins];
+            if t < LAG {
+                // Before the signal is silence: a note right at the start is an onset too.
+                fl.copy_from_slice(cur);
+            } else {
+                let prev = &lm[(t - LAG - first) * bins..(t - LAG - first + 1) * bins];
+                // Reference: the previous frame max-filtered over 3 bins (SuperFlux), so
+                // small pitch wobbles do not count as new energy.
+                for b in 0..bins {
+                    let r = prev[b.saturating_sub(1)]
+                        .max(prev[b])
+                        .max(prev[(b + 1).min(bins - 1)]);
+                    fl[b] = (cur[b] - r).max(0.0);
+                }
             }
+            salience(&fl, &ranges, &mut pf[k * N_PITCH..(k + 1) * N_PITCH]);
+            let (c, oc) = (&mut ch[k * 12..k * 12 + 12], &mut och[k * 12..k * 12 + 12]);
+            let mut s = 0.0;
+            for b in 0..bins {
+                if let Some(pc) = pc_of_bin[b] {
+                    c[pc] += cur[b];
+                    oc[pc] += fl[b];
+                    s += fl[b];
+                }
+            }
+            on[k] = s;
         }
-        *on = s;
     };
     #[cfg(feature = "parallel")]
     {
         use rayon::prelude::*;
-        flux.par_chunks_mut(bins)
-            .zip(pitch_flux.par_chunks_mut(N_PITCH))
-            .zip(chroma.par_chunks_mut(12))
-            .zip(onset_chroma.par_chunks_mut(12))
-            .zip(onset.par_iter_mut())
+        pitch_flux
+            .par_chunks_mut(CHUNK * N_PITCH)
+            .zip(chroma.par_chunks_mut(CHUNK * 12))
+            .zip(onset_chroma.par_chunks_mut(CHUNK * 12))
+            .zip(onset.par_chunks_mut(CHUNK))
             .enumerate()
-            .with_min_len(64)
-            .for_each(|(t, ((((fl, pf), ch), och), on))| per_frame(t, fl, pf, ch, och, on));
+            .for_each(|(ci, (((pf, ch), och), on))| run(ci, pf, ch, och, on));
     }
     #[cfg(not(feature = "parallel"))]
-    for (t, ((((fl, pf), ch), och), on)) in flux
-        .chunks_mut(bins)
-        .zip(pitch_flux.chunks_mut(N_PITCH))
-        .zip(chroma.chunks_mut(12))
-        .zip(onset_chroma.chunks_mut(12))
-        .zip(onset.iter_mut())
+    for (ci, (((pf, ch), och), on)) in pitch_flux
+        .chunks_mut(CHUNK * N_PITCH)
+        .zip(chroma.chunks_mut(CHUNK * 12))
+        .zip(onset_chroma.chunks_mut(CHUNK * 12))
+        .zip(onset.chunks_mut(CHUNK))
         .enumerate()
     {
-        per_frame(t, fl, pf, ch, och, on);
+        run(ci, pf, ch, och, on);
     }
+    let hi = HiRes::new(sr);
     Features {
         rate: sr,
+        hop,
         hop_s: hop as f64 / sr,
         frames,
         pitch_flux,
         chroma,
         onset_chroma,
         onset,
-        flux,
-        bins,
-        ranges,
+        signal: y,
+        hi,
+    }
+}
+
+/// Size of the long analysis window at the analysis rate (186 ms at 22.05 kHz: 5.4 Hz
+/// bins, so the harmonics of low notes a semitone apart fall in different bins).
+pub const N_HI: usize = 4096;
+
+/// Long-window spectra, computed on demand around chosen onsets (score-informed checks).
+pub struct HiRes {
+    fft: std::sync::Arc<dyn realfft::RealToComplex<f32>>,
+    window: Vec<f32>,
+    norm: f32,
+    /// Bins kept (up to ~7.2 kHz).
+    pub bins: usize,
+    /// Bin width, Hz.
+    pub df: f64,
+    /// Harmonic bin ranges per pitch at this resolution, like [`Features::ranges`].
+    pub ranges: Vec<(u16, u16)>,
+}
+
+/// Work buffers of [`HiRes::log_spectrum`].
+pub struct HiScratch {
+    buf: Vec<f32>,
+    out: Vec<realfft::num_complex::Complex<f32>>,
+    scratch: Vec<realfft::num_complex::Complex<f32>>,
+}
+
+impl HiRes {
+    fn new(sr: f64) -> Self {
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(N_HI);
+        let window: Vec<f32> = (0..N_HI)
+            .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / N_HI as f32).cos())
+            .collect();
+        let norm = 2.0 / window.iter().sum::<f32>();
+        let bins = ((7200.0 * N_HI as f64 / sr) as usize + 8).min(N_HI / 2 + 1);
+        HiRes {
+            fft,
+            window,
+            norm,
+            bins,
+            df: sr / N_HI as f64,
+            ranges: harmonic_ranges(sr, N_HI, bins),
+        }
+    }
+
+    /// Fresh work buffers.
+    pub fn scratch(&self) -> HiScratch {
+        HiScratch {
+            buf: self.fft.make_input_vec(),
+            out: self.fft.make_output_vec(),
+            scratch: self.fft.make_scratch_vec(),
+        }
+    }
+
+    /// Log magnitude (same compression as the STFT) of the window of `y` starting at sample
+    /// `start` (zeros outside the signal), into `dst` (`bins` values).
+    pub fn log_spectrum(&self, y: &[f32], start: isize, s: &mut HiScratch, dst: &mut [f32]) {
+        for (i, b) in s.buf.iter_mut().enumerate() {
+            let j = start + i as isize;
+            *b = if j >= 0 && (j as usize) < y.len() {
+                y[j as usize] * self.window[i]
+            } else {
+                0.0
+            };
+        }
+        self.fft
+            .process_with_scratch(&mut s.buf, &mut s.out, &mut s.scratch)
+            .expect("fft sizes match");
+        for (d, c) in dst.iter_mut().zip(s.out.iter()) {
+            *d = fast_ln(1.0 + GAMMA * self.norm * (c.re * c.re + c.im * c.im).sqrt());
+        }
     }
 }
 
@@ -317,9 +381,9 @@ impl Features {
         (seconds / self.hop_s).round() as isize
     }
 
-    /// Harmonic bin ranges of pitch `p`.
+    /// Long-window harmonic bin ranges of pitch `p`.
     pub fn pitch_ranges(&self, p: u8) -> &[(u16, u16)] {
         let pi = (p.clamp(PITCH_LO, PITCH_HI) - PITCH_LO) as usize;
-        &self.ranges[pi * HARMONICS..(pi + 1) * HARMONICS]
+        &self.hi.ranges[pi * HARMONICS..(pi + 1) * HARMONICS]
     }
 }

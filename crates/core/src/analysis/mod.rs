@@ -894,56 +894,85 @@ fn assign(
     out
 }
 
-/// Whitened new-energy spectrum around one frame, with the harmonics of chosen notes masked.
+/// Whitened new energy around one onset at the long window's resolution (the spectrum of the
+/// 186 ms after the onset against the 186 ms before), with the harmonics of chosen notes
+/// masked. Spectra are cached per frame: the decisions look at the same onsets many times.
 struct Residual<'a> {
     f: &'a Features,
     buf: Vec<f32>,
     masked: Vec<bool>,
     prefix: Vec<f32>,
+    pre: Vec<f32>,
+    scratch: features::HiScratch,
+    cache: std::collections::HashMap<usize, Vec<f32>>,
 }
+
+/// Whitening half-width in long-window bins (about 86 Hz).
+const WHITEN: usize = 16;
+/// Bins either side of a masked harmonic (the Hann main lobe).
+const LEAK: f64 = 2.0;
 
 impl<'a> Residual<'a> {
     fn new(f: &'a Features) -> Self {
+        let bins = f.hi.bins;
         Residual {
             f,
-            buf: vec![0.0; f.bins],
-            masked: vec![false; f.bins],
-            prefix: vec![0.0; f.bins + 1],
+            buf: vec![0.0; bins],
+            masked: vec![false; bins],
+            prefix: vec![0.0; bins + 1],
+            pre: vec![0.0; bins],
+            scratch: f.hi.scratch(),
+            cache: Default::default(),
         }
     }
 
-    /// Max of the flux over frames t-1..=t+1, minus its local mean over +-8 bins (so
-    /// broadband attack noise does not look like harmonics).
+    /// New energy at frame `t`: the long spectrum starting just before the onset minus the
+    /// one ending just before it (max-filtered over 3 bins), less its local mean over
+    /// +-WHITEN bins (so broadband attack noise does not look like harmonics).
     fn load(&mut self, t: usize) {
-        let (f, bins) = (self.f, self.f.bins);
-        let t0 = t.saturating_sub(1);
-        let t1 = (t + 1).min(f.frames - 1);
+        let bins = self.f.hi.bins;
+        self.masked.iter_mut().for_each(|m| *m = false);
+        if let Some(c) = self.cache.get(&t) {
+            self.buf.copy_from_slice(c);
+            return;
+        }
+        let (f, hi) = (self.f, &self.f.hi);
+        let s = (t * f.hop) as isize;
+        let lead = (0.005 * f.rate) as isize;
+        let gap = (0.02 * f.rate) as isize;
+        hi.log_spectrum(&f.signal, s - lead, &mut self.scratch, &mut self.buf);
+        hi.log_spectrum(
+            &f.signal,
+            s - gap - features::N_HI as isize,
+            &mut self.scratch,
+            &mut self.pre,
+        );
         for k in 0..bins {
-            let mut m = 0.0f32;
-            for u in t0..=t1 {
-                m = m.max(f.flux[u * bins + k]);
-            }
-            self.buf[k] = m;
-            self.masked[k] = false;
-            self.prefix[k + 1] = self.prefix[k] + m;
+            let r = self.pre[k.saturating_sub(1)]
+                .max(self.pre[k])
+                .max(self.pre[(k + 1).min(bins - 1)]);
+            let d = (self.buf[k] - r).max(0.0);
+            self.prefix[k + 1] = self.prefix[k] + d;
+            self.pre[k] = d;
         }
         for k in 0..bins {
-            let (lo, hi) = (k.saturating_sub(8), (k + 9).min(bins));
+            let (lo, hi) = (k.saturating_sub(WHITEN), (k + WHITEN + 1).min(bins));
             let mean = (self.prefix[hi] - self.prefix[lo]) / (hi - lo) as f32;
-            self.buf[k] = (self.buf[k] - mean).max(0.0);
+            self.buf[k] = (self.pre[k] - mean).max(0.0);
         }
+        self.cache.insert(t, self.buf.clone());
     }
 
     /// Zeroes the harmonics of `pitch` up to the analysed band (stretched upward for piano
-    /// inharmonicity, plus a bin each side for window leakage).
+    /// inharmonicity, plus the window's main lobe each side).
     fn mask(&mut self, pitch: u8) {
-        let df = self.f.rate / features::N_FFT as f64;
+        let df = self.f.hi.df;
         let f0 = features::pitch_hz(pitch as f64);
-        let bins = self.f.bins;
+        let bins = self.f.hi.bins;
         for h in 1.. {
             let fh = f0 * h as f64;
-            let lo = fh * 2f64.powf(-0.6 / 12.0) / df - 1.0;
-            let hi = fh * 2f64.powf(0.6 / 12.0) * (1.0 + 3e-4 * (h * h) as f64) / df + 1.0;
+            let lo = fh * 2f64.powf(-0.5 / 12.0) / df - LEAK;
+            let hi = fh * 2f64.powf(0.5 / 12.0) * (1.0 + 3e-4 * (h * h) as f64) / df + LEAK;
             if lo >= bins as f64 {
                 break;
             }
@@ -958,7 +987,7 @@ impl<'a> Residual<'a> {
     /// harmonics at least three bins from that pitch's count: below, the two overlap within
     /// the window's main lobe and tell nothing apart.
     fn salience(&self, pitch: u8, versus: Option<u8>) -> (f32, f32) {
-        let df = self.f.rate / features::N_FFT as f64;
+        let df = self.f.hi.df;
         let (fp, fq) = (
             features::pitch_hz(pitch as f64),
             versus.map_or(0.0, |q| features::pitch_hz(q as f64)),
@@ -984,7 +1013,7 @@ impl<'a> Residual<'a> {
 
     /// Salience of every pitch into `out`.
     fn salience_all(&self, out: &mut [f32]) {
-        features::salience(&self.buf, &self.f.ranges, out);
+        features::salience(&self.buf, &self.f.hi.ranges, out);
     }
 }
 
