@@ -159,7 +159,8 @@ fn fast_ln(x: f32) -> f32 {
     let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000) - 1.0;
     let p = m
         * (0.999_970_4
-            + m * (-0.499_078_2 + m * (0.327_100_8 + m * (-0.223_119_1 + m * (0.130_880_4 + m * -0.035_177_5)))));
+            + m * (-0.499_078_2
+                + m * (0.327_100_8 + m * (-0.223_119_1 + m * (0.130_880_4 + m * -0.035_177_5)))));
     e as f32 * std::f32::consts::LN_2 + p
 }
 
@@ -301,8 +302,12 @@ pub const N_HI: usize = 4096;
 /// Long-window spectra, computed on demand around chosen onsets (score-informed checks).
 pub struct HiRes {
     fft: std::sync::Arc<dyn realfft::RealToComplex<f32>>,
+    /// Hann windows of N_HI and N_HI / 2 samples (the short one zero-padded) and their
+    /// amplitude normalisations.
     window: Vec<f32>,
     norm: f32,
+    short: Vec<f32>,
+    short_norm: f32,
     /// Bins kept (up to ~7.2 kHz).
     pub bins: usize,
     /// Bin width, Hz.
@@ -325,11 +330,17 @@ impl HiRes {
             .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / N_HI as f32).cos())
             .collect();
         let norm = 2.0 / window.iter().sum::<f32>();
+        let short: Vec<f32> = (0..N_HI / 2)
+            .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / (N_HI / 2) as f32).cos())
+            .collect();
+        let short_norm = 2.0 / short.iter().sum::<f32>();
         let bins = ((7200.0 * N_HI as f64 / sr) as usize + 8).min(N_HI / 2 + 1);
         HiRes {
             fft,
             window,
             norm,
+            short,
+            short_norm,
             bins,
             df: sr / N_HI as f64,
             ranges: harmonic_ranges(sr, N_HI, bins),
@@ -346,21 +357,33 @@ impl HiRes {
     }
 
     /// Log magnitude (same compression as the STFT) of the window of `y` starting at sample
-    /// `start` (zeros outside the signal), into `dst` (`bins` values).
-    pub fn log_spectrum(&self, y: &[f32], start: isize, s: &mut HiScratch, dst: &mut [f32]) {
-        for (i, b) in s.buf.iter_mut().enumerate() {
+    /// `start` (zeros outside the signal), into `dst` (`bins` values). `short`: a window half
+    /// as long (zero-padded, same bin grid, wider peaks).
+    pub fn log_spectrum(
+        &self,
+        y: &[f32],
+        start: isize,
+        short: bool,
+        s: &mut HiScratch,
+        dst: &mut [f32],
+    ) {
+        let (w, norm) = if short {
+            (&self.short, self.short_norm)
+        } else {
+            (&self.window, self.norm)
+        };
+        s.buf.iter_mut().for_each(|b| *b = 0.0);
+        for (i, (b, &wi)) in s.buf.iter_mut().zip(w.iter()).enumerate() {
             let j = start + i as isize;
-            *b = if j >= 0 && (j as usize) < y.len() {
-                y[j as usize] * self.window[i]
-            } else {
-                0.0
-            };
+            if j >= 0 && (j as usize) < y.len() {
+                *b = y[j as usize] * wi;
+            }
         }
         self.fft
             .process_with_scratch(&mut s.buf, &mut s.out, &mut s.scratch)
             .expect("fft sizes match");
         for (d, c) in dst.iter_mut().zip(s.out.iter()) {
-            *d = fast_ln(1.0 + GAMMA * self.norm * (c.re * c.re + c.im * c.im).sqrt());
+            *d = fast_ln(1.0 + GAMMA * norm * (c.re * c.re + c.im * c.im).sqrt());
         }
     }
 }

@@ -323,7 +323,7 @@ pub fn analyze(
     // 3. Matching, pass 1 (wide window around the DTW line).
     let w = options.search_window;
     let centers: Vec<f64> = notes.iter().map(|n| line_a * n.start + line_b).collect();
-    let pass1 = match_notes(&f, &notes, &centers, w * 1.4, 0.2, None);
+    let pass1 = match_notes(&f, &notes, &centers, w * 1.4, 0.2, None, [0.0; 3]);
     let strength = typical_strength(&pass1);
     // Refit on the notes found at their own pitch.
     let pts: Vec<(f64, f64)> = notes
@@ -359,8 +359,62 @@ pub fn analyze(
             a1 * n.start + b1 + corr
         })
         .collect();
+    // The same level in the long-window evidence.
+    let mut res = Residual::new(&f);
+    let mut hv: Vec<f32> = notes
+        .iter()
+        .zip(&pass1)
+        .filter_map(|(n, o)| match o {
+            Outcome::Played { pitch, peak } if *pitch == n.pitch => {
+                res.load(peak.frame);
+                Some(res.salience(n.pitch, None).0)
+            }
+            _ => None,
+        })
+        .collect();
+    hv.sort_by(|a, b| a.total_cmp(b));
+    let strength_hi = hv.get(hv.len() / 2).copied().unwrap_or(1.0).max(1e-6);
+    // How much of a lone note's new energy lies at the harmonics an octave, twelfth or two
+    // octaves above would share (median over the notes found with no other onset nearby).
+    let mut onsets: Vec<usize> = pass1
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Played { peak, .. } => Some(peak.frame),
+            _ => None,
+        })
+        .collect();
+    onsets.sort_unstable();
+    let lone = (0.06 / f.hop_s).round() as usize;
+    let mut ratios: [Vec<f32>; 3] = Default::default();
+    for (n, o) in notes.iter().zip(&pass1) {
+        if let Outcome::Played { pitch, peak } = o
+            && *pitch == n.pitch
+            && onsets
+                .iter()
+                .filter(|&&fr| fr.abs_diff(peak.frame) <= lone)
+                .count()
+                == 1
+        {
+            res.load(peak.frame);
+            for (d, r) in ratios.iter_mut().enumerate() {
+                r.push(res.shared_ratio(n.pitch, d));
+            }
+        }
+    }
+    let r0 = ratios.map(|mut v| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v.get(v.len() / 2).copied().unwrap_or(0.5)
+    });
     let tau = PRESENCE_THRESHOLD * strength;
-    let pass2 = match_notes(&f, &notes, &centers, w, 0.12, Some(tau));
+    let pass2 = match_notes(
+        &f,
+        &notes,
+        &centers,
+        w,
+        0.12,
+        Some((tau, strength_hi / strength, res)),
+        r0,
+    );
 
     // 5. Final line through the notes at their own pitch.
     let pts: Vec<(f64, f64)> = notes
@@ -431,7 +485,7 @@ pub fn analyze(
         .max()
         .unwrap_or(features::PITCH_HI);
     let range = lo.saturating_sub(12).max(features::PITCH_LO)..=(hi + 12).min(features::PITCH_HI);
-    let extra: Vec<ExtraNote> = find_extra(&f, &played, strength, range)
+    let extra: Vec<ExtraNote> = find_extra(&f, &played, (strength, strength_hi), range)
         .into_iter()
         .map(|(t, p)| ExtraNote {
             played_time: t,
@@ -483,6 +537,13 @@ pub fn analyze(
 /// A note is present when its unexplained harmonic new energy reaches this share of the
 /// typical note's salience.
 const PRESENCE_THRESHOLD: f32 = 0.15;
+
+/// Intervals (semitones) at which a note's harmonics are all harmonics of the lower note,
+/// and the lower note's harmonic number of the upper one's fundamental.
+const COVER_STEPS: [(i32, usize); 3] = [(12, 2), (19, 3), (24, 4)];
+/// A covered note counts as played when the lower note's shared harmonics gained this many
+/// times more (relative to its other harmonics) than they do when it sounds alone.
+const COVER_GAIN: f32 = 1.5;
 
 /// Semitones from a note to its first harmonics (1 to 8).
 const HARMONIC_STEPS: [i32; 8] = [0, 12, 19, 24, 28, 31, 34, 36];
@@ -643,7 +704,8 @@ fn match_notes(
     centers: &[f64],
     window: f64,
     sigma: f64,
-    tau: Option<f32>,
+    tau: Option<(f32, f32, Residual)>,
+    r0: [f32; 3],
 ) -> Vec<Outcome> {
     let wf = (window / f.hop_s).ceil() as isize;
     let gauss = |dt: f64| (-0.5 * (dt / sigma).powi(2)).exp() as f32;
@@ -675,9 +737,13 @@ fn match_notes(
             s = e;
         }
     }
-    let Some(tau) = tau else {
+    // `tau`: presence level of the flux peaks; `scale`: long-window evidence per flux unit.
+    let Some((tau, scale, mut res)) = tau else {
         return out;
     };
+    let tau_hi = tau * scale;
+    let before = (MASK_BEFORE / f.hop_s).round() as usize;
+    let after = (MASK_AFTER / f.hop_s).round() as usize;
     let mut taken: std::collections::HashMap<u8, Vec<usize>> = Default::default();
     for o in &out {
         if let Outcome::Played { pitch, peak } = o {
@@ -704,7 +770,6 @@ fn match_notes(
     order.sort_by(|&a, &b| val(&out[b]).total_cmp(&val(&out[a])));
     // Accepted onsets: (frame, pitch, raw salience).
     let mut accepted: Vec<(usize, u8, f32)> = Vec::new();
-    let mut res = Residual::new(f);
     // Evidence of pitch `p` at frame `fr`: its whitened new energy not explained by the
     // accepted notes there (nor by `also`, a competing pitch).
     let evidence = |res: &mut Residual,
@@ -714,26 +779,46 @@ fn match_notes(
                     raw: f32,
                     also: Option<u8>| {
         res.load(fr);
-        let mut cover = 0.0f32;
-        for &(af, ap, araw) in accepted {
+        // The simultaneous accepted note (if any) of which this one is an octave, twelfth or
+        // two octaves above: (pitch, COVER_STEPS index).
+        let mut cover: Option<(u8, usize)> = None;
+        for &(af, ap, _) in accepted {
+            if af.abs_diff(fr) <= 3 {
+                if let Some(d) = COVER_STEPS
+                    .iter()
+                    .position(|&(st, _)| p as i32 - ap as i32 == st)
+                    && cover.is_none_or(|(_, e)| d < e)
+                {
+                    cover = Some((ap, d));
+                }
+            }
+        }
+        let shared = cover.map(|(m, d)| (res.shared_ratio(m, d), d));
+        for &(af, ap, _) in accepted {
             if af.abs_diff(fr) <= 3 {
                 res.mask(ap);
-                cover = cover.max(araw);
+            } else if af + before >= fr && af <= fr + after && ap != p {
+                // Starts later inside the long window: its harmonics are not this note's.
+                res.mask(ap);
             }
         }
         if let Some(q) = also {
             res.mask(q);
         }
         let (s, free) = res.salience(p, also);
-        // Harmonics hidden under accepted notes (octaves, twelfths) cannot be checked: scale
-        // up what is left; when almost nothing is left, the pitch must be about as salient
-        // as the note covering it (alone, that note lends it much less).
+        // Harmonics hidden under accepted notes: scale up what is left; when almost nothing
+        // is left (octaves, twelfths), the covering note's shared harmonics must have gained
+        // clearly more than they do when it sounds alone.
         if free >= 0.35 {
             s / free
-        } else if raw >= 0.75 * cover {
-            raw
         } else {
-            0.0
+            if let Some((r, d)) = shared
+                && std::env::var_os("AN_DEBUG").is_some()
+            {
+                eprintln!("DBG covered p{p} fr{fr} ratio {:.2} ref {:.2}", r, r0[d]);
+            }
+            // Cannot be checked: its onset peak is taken as played.
+            raw * scale
         }
     };
     // Expected-note centres in time order, to find the note nearest to a time.
@@ -750,6 +835,19 @@ fn match_notes(
         }
         best
     };
+    // Notes struck while the same pitch (or a note with a harmonic there) still sounds: the
+    // long window before already holds their pitch, so the short flux speaks for them too.
+    let restrike: Vec<bool> = notes
+        .iter()
+        .map(|n| {
+            notes.iter().any(|m| {
+                m.index != n.index
+                    && m.start < n.start - 0.03
+                    && m.end > n.start - 0.15
+                    && HARMONIC_STEPS.contains(&(n.pitch as i32 - m.pitch as i32))
+            })
+        })
+        .collect();
     let mut decided = vec![Outcome::Missed; notes.len()];
     let wq = (0.6 * window / f.hop_s).ceil() as isize;
     for &i in &order {
@@ -760,6 +858,10 @@ fn match_notes(
                 Some(peak),
             ),
             Outcome::Missed => (0.0, None),
+        };
+        let rs_p = match pk_p {
+            Some(pk) if restrike[i] => rs_p.max(pk.value * scale),
+            _ => rs_p,
         };
         let g_p = pk_p.map_or(0.0, |p| gauss(p.time - centers[i]));
         // Best neighbouring pitch (a semitone or a tone away) that no expected note sounding
@@ -806,7 +908,7 @@ fn match_notes(
             };
             // The written pitch hidden under an accepted note: nothing to compare with.
             let covered = pk_p.is_some() && ex_p == 0.0 && rs_p > 0.0;
-            if !covered && ex_q * g_q > tau && ex_q * g_q > 1.6 * ex_p * g_p {
+            if !covered && ex_q * g_q > tau_hi && ex_q * g_q > 1.6 * ex_p * g_p {
                 if let Some(pk) = pk_p {
                     release(&mut taken, n.pitch, pk.frame);
                 }
@@ -816,8 +918,20 @@ fn match_notes(
                 continue;
             }
         }
+        if std::env::var_os("AN_DEBUG").is_some() && !(pk_p.is_some() && rs_p * g_p >= tau_hi) {
+            eprintln!(
+                "DBG note {i} p{} t{:.2} rs_p {:.3} g_p {:.2} tau_hi {:.3} pk {:?} best {:?}",
+                n.pitch,
+                centers[i],
+                rs_p,
+                g_p,
+                tau_hi,
+                pk_p.map(|p| (p.time, p.value)),
+                best.map(|(q, p, w)| (q, p.time, w))
+            );
+        }
         match pk_p {
-            Some(pk) if rs_p * g_p >= tau => {
+            Some(pk) if rs_p * g_p >= tau_hi => {
                 decided[i] = out[i];
                 accepted.push((pk.frame, n.pitch, pk.value));
             }
@@ -839,7 +953,7 @@ fn match_notes(
             }
             let w = evidence(&mut res, &accepted, p.frame, n.pitch, p.value, None)
                 * gauss(p.time - centers[i]);
-            if w >= tau && best.is_none_or(|(_, bw)| w > bw) {
+            if w >= tau_hi && best.is_none_or(|(_, bw)| w > bw) {
                 best = Some((p, w));
             }
         }
@@ -939,11 +1053,13 @@ impl<'a> Residual<'a> {
         let (f, hi) = (self.f, &self.f.hi);
         let s = (t * f.hop) as isize;
         let lead = (0.005 * f.rate) as isize;
-        let gap = (0.02 * f.rate) as isize;
-        hi.log_spectrum(&f.signal, s - lead, &mut self.scratch, &mut self.buf);
+        let gap = (0.015 * f.rate) as isize;
+        hi.log_spectrum(&f.signal, s - lead, false, &mut self.scratch, &mut self.buf);
+        // Reference: the 93 ms just before (short, so notes started shortly before are in it).
         hi.log_spectrum(
             &f.signal,
-            s - gap - features::N_HI as isize,
+            s - gap - (features::N_HI / 2) as isize,
+            true,
             &mut self.scratch,
             &mut self.pre,
         );
@@ -1011,71 +1127,100 @@ impl<'a> Residual<'a> {
         (s, if all > 0.0 { free / all } else { 0.0 })
     }
 
+    /// Of the new energy at the harmonics of `m`, the share at the ones a note `d` semitones
+    /// up (an octave, twelfth or two octaves) shares, over the rest (weighted like salience).
+    fn shared_ratio(&self, m: u8, d: usize) -> f32 {
+        let step = COVER_STEPS[d].1;
+        let (mut sh, mut rest) = (1e-6f32, 1e-6f32);
+        for (h, &(lo, hi)) in self.f.pitch_ranges(m).iter().enumerate() {
+            if hi == 0 {
+                break;
+            }
+            let e = self.buf[lo as usize..=hi as usize]
+                .iter()
+                .fold(0.0f32, |a, &b| a.max(b))
+                * features::hweight(h);
+            if (h + 1) % step == 0 {
+                sh += e;
+            } else {
+                rest += e;
+            }
+        }
+        sh / rest
+    }
+
     /// Salience of every pitch into `out`.
     fn salience_all(&self, out: &mut [f32]) {
         features::salience(&self.buf, &self.f.hi.ranges, out);
     }
 }
 
-/// Onsets not explained by the matched notes: at each broadband onset peak, the whitened new
-/// energy left after masking the harmonics of every matched note that starts within 80 ms; a
-/// pitch whose salience in that residue is strong (and peaks there in time) is an extra note.
+/// Onsets not explained by the matched notes. Candidates: a pitch whose short-window flux
+/// salience peaks strongly at a frame where no matched note of that pitch starts. Check: in
+/// the long-window new energy there, with the harmonics of every matched note whose onset
+/// falls within the long windows masked, that pitch is still strongly present.
 fn find_extra(
     f: &Features,
     played: &[(usize, u8)],
-    strength: f32,
+    (strength, strength_hi): (f32, f32),
     range: std::ops::RangeInclusive<u8>,
 ) -> Vec<(f64, u8)> {
-    let (r0, r1) = (
-        (range.start() - features::PITCH_LO) as usize,
-        (range.end() - features::PITCH_LO) as usize,
-    );
-    let near = (0.08 / f.hop_s).round() as usize;
-    let thr = EXTRA_THRESHOLD * strength;
+    let before = (MASK_BEFORE / f.hop_s).round() as usize;
+    let after = (MASK_AFTER / f.hop_s).round() as usize;
+    let same = (0.08 / f.hop_s).round() as usize;
+    let thr = EXTRA_THRESHOLD * strength_hi;
+    let thr_flux = EXTRA_FLUX * strength;
     let mut played = played.to_vec();
     played.sort_unstable();
-    // Candidate frames: local maxima of the broadband onset strength.
-    let frames: Vec<usize> = (3..f.frames.saturating_sub(3))
-        .filter(|&t| {
-            let o = f.onset[t];
-            o > 0.0 && f.onset[t - 1] <= o && f.onset[t + 1] < o
-        })
-        .collect();
-    let check = |(res, sal): &mut (Residual, Vec<f32>), t: usize| -> Option<(f64, u8)> {
+    let near = |t: usize, lo: usize, hi: usize| {
+        let k = played.partition_point(|&(fr, _)| fr + lo < t);
+        played[k..].iter().take_while(move |&&(fr, _)| fr <= t + hi)
+    };
+    // Candidates per frame: (frame, pitches).
+    let mut cands: Vec<(usize, Vec<u8>)> = Vec::new();
+    for t in 3..f.frames.saturating_sub(3) {
+        let ps: Vec<u8> = range
+            .clone()
+            .filter(|&p| {
+                let v = f.pf(t, p);
+                v >= thr_flux
+                    && v >= f.pf(t - 1, p)
+                    && v > f.pf(t + 1, p)
+                    && v >= f.pf(t - 2, p)
+                    && v > f.pf(t + 2, p)
+                    && !near(t, same, same).any(|&(_, q)| q == p)
+            })
+            .collect();
+        if !ps.is_empty() {
+            cands.push((t, ps));
+        }
+    }
+    let check = |(res, _): &mut (Residual, Vec<f32>), (t, ps): &(usize, Vec<u8>)| {
+        let t = *t;
         res.load(t);
-        let k = played.partition_point(|&(fr, _)| fr + near < t);
-        for &(_, p) in played[k..].iter().take_while(|&&(fr, _)| fr <= t + near) {
+        for &(_, p) in near(t, before, after) {
             res.mask(p);
         }
-        res.salience_all(sal);
-        let (pi, &best) = sal
-            .iter()
-            .enumerate()
-            .skip(r0)
-            .take(r1 + 1 - r0)
-            .max_by(|a, b| a.1.total_cmp(b.1))?;
-        if best <= thr {
-            return None;
+        let mut best: Option<(f32, u8)> = None;
+        for &p in ps {
+            let (s, free) = res.salience(p, None);
+            if free >= 0.5 && s > thr && best.is_none_or(|(b, _)| s > b) {
+                best = Some((s, p));
+            }
         }
-        let pitch = features::PITCH_LO + pi as u8;
-        // The onset of that pitch: its own salience peak near t.
-        let pk = peaks(f, pitch, t as isize - 4, t as isize + 4)
-            .max_by(|a, b| a.value.total_cmp(&b.value))?;
-        Some((pk.time, pitch))
+        let (_, pitch) = best?;
+        Some(((t as f64) * f.hop_s, pitch))
     };
     let init = || (Residual::new(f), vec![0.0f32; features::N_PITCH]);
     #[cfg(feature = "parallel")]
     let found: Vec<Option<(f64, u8)>> = {
         use rayon::prelude::*;
-        frames
-            .par_iter()
-            .map_init(init, |st, &t| check(st, t))
-            .collect()
+        cands.par_iter().map_init(init, check).collect()
     };
     #[cfg(not(feature = "parallel"))]
     let found: Vec<Option<(f64, u8)>> = {
         let mut st = init();
-        frames.iter().map(|&t| check(&mut st, t)).collect()
+        cands.iter().map(|c| check(&mut st, c)).collect()
     };
     let mut out: Vec<(f64, u8)> = Vec::new();
     for (time, pitch) in found.into_iter().flatten() {
@@ -1091,5 +1236,10 @@ fn find_extra(
     out
 }
 
-/// Extra-note threshold: residual salience relative to the typical note's salience.
+/// Extra-note threshold: residual long-window salience relative to the typical note's.
 const EXTRA_THRESHOLD: f32 = 0.3;
+/// Extra-note candidates: short-window flux salience relative to the typical note's.
+const EXTRA_FLUX: f32 = 0.3;
+/// Matched notes starting this long before / after an onset share its long windows.
+const MASK_BEFORE: f64 = 0.03;
+const MASK_AFTER: f64 = 0.12;
