@@ -500,6 +500,21 @@ fn error_recall(min_recall: [f64; 4]) {
             .iter()
             .filter(|m| !drop_ok.contains(&m.note_index))
             .count();
+        for x in r.extra_notes.iter().filter(|x| {
+            !inj.extra
+                .iter()
+                .any(|&(t, p)| x.pitch == p && (x.played_time - t).abs() < 0.07)
+        }) {
+            let near: Vec<String> = student
+                .iter()
+                .filter(|m| (m.start - x.played_time).abs() < 0.3)
+                .map(|m| format!("{}@{:.2}", m.pitch, m.start))
+                .collect();
+            eprintln!(
+                "{name}: false extra {} at {:.2}; student near: {near:?}",
+                x.pitch, x.played_time
+            );
+        }
         false_pos[3] += r
             .extra_notes
             .iter()

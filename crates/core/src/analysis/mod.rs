@@ -323,7 +323,7 @@ pub fn analyze(
     // 3. Matching, pass 1 (wide window around the DTW line).
     let w = options.search_window;
     let centers: Vec<f64> = notes.iter().map(|n| line_a * n.start + line_b).collect();
-    let pass1 = match_notes(&f, &notes, &centers, w * 1.4, 0.2, None, [0.0; 3]);
+    let pass1 = match_notes(&f, &notes, &centers, w * 1.4, 0.2, None);
     let strength = typical_strength(&pass1);
     // Refit on the notes found at their own pitch.
     let pts: Vec<(f64, f64)> = notes
@@ -374,37 +374,6 @@ pub fn analyze(
         .collect();
     hv.sort_by(|a, b| a.total_cmp(b));
     let strength_hi = hv.get(hv.len() / 2).copied().unwrap_or(1.0).max(1e-6);
-    // How much of a lone note's new energy lies at the harmonics an octave, twelfth or two
-    // octaves above would share (median over the notes found with no other onset nearby).
-    let mut onsets: Vec<usize> = pass1
-        .iter()
-        .filter_map(|o| match o {
-            Outcome::Played { peak, .. } => Some(peak.frame),
-            _ => None,
-        })
-        .collect();
-    onsets.sort_unstable();
-    let lone = (0.06 / f.hop_s).round() as usize;
-    let mut ratios: [Vec<f32>; 3] = Default::default();
-    for (n, o) in notes.iter().zip(&pass1) {
-        if let Outcome::Played { pitch, peak } = o
-            && *pitch == n.pitch
-            && onsets
-                .iter()
-                .filter(|&&fr| fr.abs_diff(peak.frame) <= lone)
-                .count()
-                == 1
-        {
-            res.load(peak.frame);
-            for (d, r) in ratios.iter_mut().enumerate() {
-                r.push(res.shared_ratio(n.pitch, d));
-            }
-        }
-    }
-    let r0 = ratios.map(|mut v| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v.get(v.len() / 2).copied().unwrap_or(0.5)
-    });
     let tau = PRESENCE_THRESHOLD * strength;
     let pass2 = match_notes(
         &f,
@@ -413,7 +382,6 @@ pub fn analyze(
         w,
         0.12,
         Some((tau, strength_hi / strength, res)),
-        r0,
     );
 
     // 5. Final line through the notes at their own pitch.
@@ -537,13 +505,6 @@ pub fn analyze(
 /// A note is present when its unexplained harmonic new energy reaches this share of the
 /// typical note's salience.
 const PRESENCE_THRESHOLD: f32 = 0.15;
-
-/// Intervals (semitones) at which a note's harmonics are all harmonics of the lower note,
-/// and the lower note's harmonic number of the upper one's fundamental.
-const COVER_STEPS: [(i32, usize); 3] = [(12, 2), (19, 3), (24, 4)];
-/// A covered note counts as played when the lower note's shared harmonics gained this many
-/// times more (relative to its other harmonics) than they do when it sounds alone.
-const COVER_GAIN: f32 = 1.5;
 
 /// Semitones from a note to its first harmonics (1 to 8).
 const HARMONIC_STEPS: [i32; 8] = [0, 12, 19, 24, 28, 31, 34, 36];
@@ -705,7 +666,6 @@ fn match_notes(
     window: f64,
     sigma: f64,
     tau: Option<(f32, f32, Residual)>,
-    r0: [f32; 3],
 ) -> Vec<Outcome> {
     let wf = (window / f.hop_s).ceil() as isize;
     let gauss = |dt: f64| (-0.5 * (dt / sigma).powi(2)).exp() as f32;
@@ -779,21 +739,6 @@ fn match_notes(
                     raw: f32,
                     also: Option<u8>| {
         res.load(fr);
-        // The simultaneous accepted note (if any) of which this one is an octave, twelfth or
-        // two octaves above: (pitch, COVER_STEPS index).
-        let mut cover: Option<(u8, usize)> = None;
-        for &(af, ap, _) in accepted {
-            if af.abs_diff(fr) <= 3 {
-                if let Some(d) = COVER_STEPS
-                    .iter()
-                    .position(|&(st, _)| p as i32 - ap as i32 == st)
-                    && cover.is_none_or(|(_, e)| d < e)
-                {
-                    cover = Some((ap, d));
-                }
-            }
-        }
-        let shared = cover.map(|(m, d)| (res.shared_ratio(m, d), d));
         for &(af, ap, _) in accepted {
             if af.abs_diff(fr) <= 3 {
                 res.mask(ap);
@@ -807,16 +752,12 @@ fn match_notes(
         }
         let (s, free) = res.salience(p, also);
         // Harmonics hidden under accepted notes: scale up what is left; when almost nothing
-        // is left (octaves, twelfths), the covering note's shared harmonics must have gained
-        // clearly more than they do when it sounds alone.
+        // is left (octaves, twelfths of a simultaneous note) the note cannot be checked.
+        // (Tried: the covering note's shared-harmonic share against a lone note's; it did
+        // not separate played from dropped octaves.)
         if free >= 0.35 {
             s / free
         } else {
-            if let Some((r, d)) = shared
-                && std::env::var_os("AN_DEBUG").is_some()
-            {
-                eprintln!("DBG covered p{p} fr{fr} ratio {:.2} ref {:.2}", r, r0[d]);
-            }
             // Cannot be checked: its onset peak is taken as played.
             raw * scale
         }
@@ -917,18 +858,6 @@ fn match_notes(
                 accepted.push((p.frame, q, p.value));
                 continue;
             }
-        }
-        if std::env::var_os("AN_DEBUG").is_some() && !(pk_p.is_some() && rs_p * g_p >= tau_hi) {
-            eprintln!(
-                "DBG note {i} p{} t{:.2} rs_p {:.3} g_p {:.2} tau_hi {:.3} pk {:?} best {:?}",
-                n.pitch,
-                centers[i],
-                rs_p,
-                g_p,
-                tau_hi,
-                pk_p.map(|p| (p.time, p.value)),
-                best.map(|(q, p, w)| (q, p.time, w))
-            );
         }
         match pk_p {
             Some(pk) if rs_p * g_p >= tau_hi => {
@@ -1126,33 +1055,7 @@ impl<'a> Residual<'a> {
         }
         (s, if all > 0.0 { free / all } else { 0.0 })
     }
-
-    /// Of the new energy at the harmonics of `m`, the share at the ones a note `d` semitones
-    /// up (an octave, twelfth or two octaves) shares, over the rest (weighted like salience).
-    fn shared_ratio(&self, m: u8, d: usize) -> f32 {
-        let step = COVER_STEPS[d].1;
-        let (mut sh, mut rest) = (1e-6f32, 1e-6f32);
-        for (h, &(lo, hi)) in self.f.pitch_ranges(m).iter().enumerate() {
-            if hi == 0 {
-                break;
-            }
-            let e = self.buf[lo as usize..=hi as usize]
-                .iter()
-                .fold(0.0f32, |a, &b| a.max(b))
-                * features::hweight(h);
-            if (h + 1) % step == 0 {
-                sh += e;
-            } else {
-                rest += e;
-            }
-        }
-        sh / rest
-    }
-
-    /// Salience of every pitch into `out`.
-    fn salience_all(&self, out: &mut [f32]) {
-        features::salience(&self.buf, &self.f.hi.ranges, out);
-    }
+}
 }
 
 /// Onsets not explained by the matched notes. Candidates: a pitch whose short-window flux
@@ -1195,7 +1098,7 @@ fn find_extra(
             cands.push((t, ps));
         }
     }
-    let check = |(res, _): &mut (Residual, Vec<f32>), (t, ps): &(usize, Vec<u8>)| {
+    let check = |(res, _): &mut (Residual, ()), (t, ps): &(usize, Vec<u8>)| {
         let t = *t;
         res.load(t);
         for &(_, p) in near(t, before, after) {
@@ -1211,7 +1114,7 @@ fn find_extra(
         let (_, pitch) = best?;
         Some(((t as f64) * f.hop_s, pitch))
     };
-    let init = || (Residual::new(f), vec![0.0f32; features::N_PITCH]);
+    let init = || (Residual::new(f), ());
     #[cfg(feature = "parallel")]
     let found: Vec<Option<(f64, u8)>> = {
         use rayon::prelude::*;
