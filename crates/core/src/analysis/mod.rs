@@ -1056,7 +1056,6 @@ impl<'a> Residual<'a> {
         (s, if all > 0.0 { free / all } else { 0.0 })
     }
 }
-}
 
 /// Onsets not explained by the matched notes. Candidates: a pitch whose short-window flux
 /// salience peaks strongly at a frame where no matched note of that pitch starts. Check: in
