@@ -509,8 +509,9 @@ const PRESENCE_THRESHOLD: f32 = 0.15;
 /// Semitones from a note to its first harmonics (1 to 8).
 const HARMONIC_STEPS: [i32; 8] = [0, 12, 19, 24, 28, 31, 34, 36];
 
-/// Frames per DTW frame (about 100 ms).
-const COARSE: usize = 10;
+/// Frames per DTW frame (about 200 ms: the DTW only seeds the note search, and its cost
+/// grows with the square of the frame count).
+const COARSE: usize = 20;
 
 /// Pitch classes and weights of the first six harmonics.
 const HARM_PC: [(i32, f32); 6] = [
