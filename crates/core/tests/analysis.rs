@@ -559,6 +559,23 @@ fn harness() {
         let (notes, progs) = load(name, secs);
         let ex = song(&notes, &progs, None);
         let r = run(&render(&ex, &sf), &ex);
+        if std::env::var_os("HARNESS_VERBOSE").is_some() {
+            let exp = expected_notes(&ex);
+            for m in &r.missed_notes {
+                let prev: Vec<String> = exp
+                    .iter()
+                    .filter(|e| (e.start - m.expected_time).abs() < 0.4)
+                    .map(|e| format!("{}@{:.2}-{:.2}", e.pitch, e.start, e.end))
+                    .collect();
+                eprintln!(
+                    "exact missed {} at {:.2}: {prev:?}",
+                    m.pitch, m.expected_time
+                );
+            }
+            for x in &r.extra_notes {
+                eprintln!("exact extra {} at {:.2}", x.pitch, x.played_time);
+            }
+        }
         eprintln!(
             "HARNESS {name} exact: pitch {:.4} missed {} extra {} wrong {}",
             r.pitch_accuracy,

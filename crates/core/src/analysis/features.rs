@@ -367,6 +367,22 @@ impl HiRes {
         s: &mut HiScratch,
         dst: &mut [f32],
     ) {
+        self.magnitude(y, start, short, s, dst);
+        for d in dst.iter_mut() {
+            *d = fast_ln(1.0 + GAMMA * *d);
+        }
+    }
+
+    /// Amplitude spectrum (a steady sinusoid of amplitude A reads about A at its bin, for
+    /// either window) of the window of `y` starting at `start`, into `dst` (`bins` values).
+    pub fn magnitude(
+        &self,
+        y: &[f32],
+        start: isize,
+        short: bool,
+        s: &mut HiScratch,
+        dst: &mut [f32],
+    ) {
         let (w, norm) = if short {
             (&self.short, self.short_norm)
         } else {
@@ -383,7 +399,7 @@ impl HiRes {
             .process_with_scratch(&mut s.buf, &mut s.out, &mut s.scratch)
             .expect("fft sizes match");
         for (d, c) in dst.iter_mut().zip(s.out.iter()) {
-            *d = fast_ln(1.0 + GAMMA * norm * (c.re * c.re + c.im * c.im).sqrt());
+            *d = norm * (c.re * c.re + c.im * c.im).sqrt();
         }
     }
 }

@@ -25,6 +25,7 @@
 
 pub mod align;
 pub mod features;
+mod pitchfit;
 
 use std::path::PathBuf;
 
@@ -359,30 +360,12 @@ pub fn analyze(
             a1 * n.start + b1 + corr
         })
         .collect();
-    // The same level in the long-window evidence.
-    let mut res = Residual::new(&f);
-    let mut hv: Vec<f32> = notes
-        .iter()
-        .zip(&pass1)
-        .filter_map(|(n, o)| match o {
-            Outcome::Played { pitch, peak } if *pitch == n.pitch => {
-                res.load(peak.frame);
-                Some(res.salience(n.pitch, None).0)
-            }
-            _ => None,
-        })
-        .collect();
-    hv.sort_by(|a, b| a.total_cmp(b));
-    let strength_hi = hv.get(hv.len() / 2).copied().unwrap_or(1.0).max(1e-6);
-    let tau = PRESENCE_THRESHOLD * strength;
-    let pass2 = match_notes(
-        &f,
-        &notes,
-        &centers,
-        w,
-        0.12,
-        Some((tau, strength_hi / strength, res)),
-    );
+    // Onset peaks of every note's own pitch near its refined time (the timing), then the
+    // chord-wise template fits decide what was played.
+    let peaks2 = match_notes(&f, &notes, &centers, w, 0.12, None);
+    let mut pf = pitchfit::PitchFit::new(&f);
+    let decided = decide(&f, &mut pf, &notes, &centers, &peaks2, strength);
+    let pass2 = decided.outcomes.clone();
 
     // 5. Final line through the notes at their own pitch.
     let pts: Vec<(f64, f64)> = notes
@@ -453,18 +436,19 @@ pub fn analyze(
         .max()
         .unwrap_or(features::PITCH_HI);
     let range = lo.saturating_sub(12).max(features::PITCH_LO)..=(hi + 12).min(features::PITCH_HI);
-    let extra: Vec<ExtraNote> = find_extra(&f, &played, (strength, strength_hi), range)
-        .into_iter()
-        .map(|(t, p)| ExtraNote {
-            played_time: t,
-            score_time: if ratio.abs() > 1e-9 {
-                (t - offset) / ratio
-            } else {
-                0.0
-            },
-            pitch: p,
-        })
-        .collect();
+    let extra: Vec<ExtraNote> =
+        find_extra_nnls(&f, &mut pf, &notes, &centers, &decided, strength, range)
+            .into_iter()
+            .map(|(t, p)| ExtraNote {
+                played_time: t,
+                score_time: if ratio.abs() > 1e-9 {
+                    (t - offset) / ratio
+                } else {
+                    0.0
+                },
+                pitch: p,
+            })
+            .collect();
 
     let matched = timing.len();
     let right_pitch = matched - wrong.len();
@@ -1146,3 +1130,365 @@ const EXTRA_FLUX: f32 = 0.3;
 /// Matched notes starting this long before / after an onset share its long windows.
 const MASK_BEFORE: f64 = 0.03;
 const MASK_AFTER: f64 = 0.12;
+
+/// Expected notes whose onsets lie within this of each other form one chord.
+const CHORD_GAP: f64 = 0.03;
+/// A note is played when its activation reaches this share of the strongest note of its chord
+/// ...
+const REL_CHORD: f32 = 0.2;
+/// ... and this share of the typical note's activation (median over the piece).
+const REL_TYPICAL: f32 = 0.2;
+/// A neighbour a semitone away is the played pitch when its activation exceeds the written
+/// pitch's by this factor.
+const WRONG_RATIO: f32 = 2.0;
+/// Extra notes: activation relative to the typical note's.
+const EXTRA_REL: f32 = 0.35;
+/// Notes starting this long before / after an onset share its long windows: their pitches
+/// join its fit as candidates, so their energy is not taken for another note's.
+const NUISANCE_BEFORE: f64 = 0.1;
+const NUISANCE_AFTER: f64 = 0.15;
+
+/// One fit: candidate pitches and their activations.
+struct Fit {
+    cands: Vec<u8>,
+    act: Vec<f32>,
+}
+
+impl Fit {
+    fn get(&self, p: u8) -> f32 {
+        self.cands
+            .iter()
+            .position(|&c| c == p)
+            .map_or(0.0, |i| self.act[i])
+    }
+}
+
+/// Expected notes (indices) whose evaluation time lies in `[t - before, t + after]`.
+fn notes_near<'b>(
+    sorted: &'b [(f64, usize)],
+    t: f64,
+    before: f64,
+    after: f64,
+) -> impl Iterator<Item = usize> + 'b {
+    let k = sorted.partition_point(|&(e, _)| e < t - before);
+    sorted[k..]
+        .iter()
+        .take_while(move |&&(e, _)| e <= t + after)
+        .map(|&(_, i)| i)
+}
+
+/// Fit at `frame` with the members' pitches and their semitone neighbours, plus the pitches of
+/// the notes sharing the long windows.
+fn chord_fit(
+    pf: &mut pitchfit::PitchFit,
+    frame: usize,
+    members: &[u8],
+    nearby: impl Iterator<Item = u8>,
+) -> Fit {
+    let mut cands: Vec<u8> = Vec::new();
+    for &p in members {
+        for q in [p.saturating_sub(1), p, p + 1] {
+            if (features::PITCH_LO..=features::PITCH_HI).contains(&q) && !cands.contains(&q) {
+                cands.push(q);
+            }
+        }
+    }
+    for q in nearby {
+        if !cands.contains(&q) {
+            cands.push(q);
+        }
+    }
+    pf.load(frame);
+    let mut act = Vec::new();
+    pf.fit(&cands, &mut act);
+    Fit { cands, act }
+}
+
+/// Result of the score-informed decisions.
+struct Decided {
+    outcomes: Vec<Outcome>,
+    /// Chord onset frames fitted.
+    chord_frames: Vec<usize>,
+    /// Median activation of the notes at their written pitch.
+    typical: f32,
+}
+
+/// Decides every expected note from chord-wise harmonic-template fits (see [`pitchfit`]):
+/// played, played a semitone off, or missed. `out`: each note's onset peak of its own pitch
+/// (the timing), from [`match_notes`].
+fn decide(
+    f: &Features,
+    pf: &mut pitchfit::PitchFit,
+    notes: &[ExpectedNote],
+    centers: &[f64],
+    out: &[Outcome],
+    strength: f32,
+) -> Decided {
+    let n = notes.len();
+    let eval_t: Vec<f64> = (0..n)
+        .map(|i| match out[i] {
+            Outcome::Played { peak, .. } => peak.time,
+            Outcome::Missed => centers[i],
+        })
+        .collect();
+    let mut sorted: Vec<(f64, usize)> = eval_t.iter().copied().zip(0..n).collect();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // 1. Chords: onsets within CHORD_GAP of the chord's first.
+    let mut chords: Vec<Vec<usize>> = Vec::new();
+    for &(t, i) in &sorted {
+        match chords.last_mut() {
+            Some(c) if t - eval_t[c[0]] <= CHORD_GAP => c.push(i),
+            _ => chords.push(vec![i]),
+        }
+    }
+    // 2. Fit per chord; per note its own and its neighbours' activations.
+    struct Ev {
+        chord: usize,
+        a: [f32; 3],
+        claimed: [bool; 3],
+    }
+    let mut ev: Vec<Option<Ev>> = (0..n).map(|_| None).collect();
+    let mut chord_max = Vec::with_capacity(chords.len());
+    let mut chord_frames = Vec::with_capacity(chords.len());
+    let mut chord_time = Vec::with_capacity(chords.len());
+    for (ci, c) in chords.iter().enumerate() {
+        let t = eval_t[c[c.len() / 2]];
+        let frame = f.frame_at(t).max(0) as usize;
+        let members: Vec<u8> = c.iter().map(|&i| notes[i].pitch).collect();
+        let near: Vec<usize> = notes_near(&sorted, t, NUISANCE_BEFORE, NUISANCE_AFTER).collect();
+        let fit = chord_fit(pf, frame, &members, near.iter().map(|&j| notes[j].pitch));
+        let mut mx = 0.0f32;
+        for &i in c {
+            let p = notes[i].pitch;
+            let qs = [p.saturating_sub(1), p, p + 1];
+            let claimed = qs.map(|q| q != p && near.iter().any(|&j| notes[j].pitch == q));
+            let a = qs.map(|q| fit.get(q));
+            mx = mx.max(a[1]);
+            ev[i] = Some(Ev {
+                chord: ci,
+                a,
+                claimed,
+            });
+        }
+        chord_max.push(mx);
+        chord_frames.push(frame);
+        chord_time.push(t);
+    }
+    let mut own: Vec<f32> = ev.iter().flatten().map(|e| e.a[1]).collect();
+    own.sort_by(|a, b| a.total_cmp(b));
+    let typical = own.get(own.len() / 2).copied().unwrap_or(1.0).max(1e-6);
+    // 3. Decisions.
+    let verdict = |a: [f32; 3], claimed: [bool; 3], thr: f32| -> Option<Option<u8>> {
+        let mut best: Option<(usize, f32)> = None;
+        for k in [0, 2] {
+            if !claimed[k] && a[k] >= thr && a[k] > WRONG_RATIO * a[1] {
+                if best.is_none_or(|(_, b)| a[k] > b) {
+                    best = Some((k, a[k]));
+                }
+            }
+        }
+        match best {
+            Some((k, _)) => Some(Some(k as u8)),
+            None if a[1] >= thr => Some(None),
+            None => None,
+        }
+    };
+    let synth = |t: f64, v: f32| Peak {
+        frame: f.frame_at(t).max(0) as usize,
+        time: t,
+        value: v,
+    };
+    // Restruck: the same key (or a lower note with a harmonic there) still sounds, so the
+    // long windows hardly differ; the short-window flux peak of the note speaks for it.
+    let restrike = |i: usize| {
+        let n = notes[i];
+        notes.iter().any(|m| {
+            m.index != n.index
+                && m.start < n.start - 0.03
+                && m.end > n.start - 0.15
+                && HARMONIC_STEPS.contains(&(n.pitch as i32 - m.pitch as i32))
+        })
+    };
+    // Covered: a note of its chord an octave, a twelfth or two octaves below has every one of
+    // its harmonics; the fit cannot tell whether it was played, so it is taken as played.
+    let covered = |i: usize, chord: &[usize]| {
+        chord
+            .iter()
+            .any(|&j| [12, 19, 24].contains(&(notes[i].pitch as i32 - notes[j].pitch as i32)))
+    };
+    let mut outcomes = vec![Outcome::Missed; n];
+    for i in 0..n {
+        let Some(e) = &ev[i] else { continue };
+        let p = notes[i].pitch;
+        let qs = [p.saturating_sub(1), p, p + 1];
+        let thr = (REL_CHORD * chord_max[e.chord]).max(REL_TYPICAL * typical);
+        let tc = chord_time[e.chord];
+        let mut a = e.a;
+        if let Outcome::Played { peak, .. } = out[i]
+            && (peak.time - tc).abs() <= CHORD_GAP + 0.01
+        {
+            if restrike(i) {
+                a[1] = a[1].max(peak.value / strength * typical);
+            }
+            if covered(i, &chords[e.chord]) {
+                a[1] = a[1].max(thr);
+            }
+        }
+        let mut v = verdict(a, e.claimed, thr);
+        let mut at = tc;
+        // Not there at its peak, which lies off the predicted time: try the predicted time.
+        if v.is_none() && (eval_t[i] - centers[i]).abs() > 0.05 {
+            let near: Vec<usize> =
+                notes_near(&sorted, centers[i], NUISANCE_BEFORE, NUISANCE_AFTER).collect();
+            let frame = f.frame_at(centers[i]).max(0) as usize;
+            let fit = chord_fit(pf, frame, &[p], near.iter().map(|&j| notes[j].pitch));
+            let claimed = qs.map(|q| q != p && near.iter().any(|&j| notes[j].pitch == q));
+            let a = qs.map(|q| fit.get(q));
+            v = verdict(a, claimed, thr);
+            at = centers[i];
+        }
+        outcomes[i] = match v {
+            Some(None) => match out[i] {
+                Outcome::Played { peak, .. } if (peak.time - at).abs() <= CHORD_GAP + 0.01 => {
+                    out[i]
+                }
+                _ => Outcome::Played {
+                    pitch: p,
+                    peak: synth(at, e.a[1]),
+                },
+            },
+            Some(Some(k)) => {
+                let q = qs[k as usize];
+                // The wrong note's own onset peak near the chord, if any.
+                let c = f.frame_at(at);
+                let pk = peaks(f, q, c - 6, c + 6)
+                    .min_by(|x, y| (x.time - at).abs().total_cmp(&(y.time - at).abs()))
+                    .unwrap_or_else(|| synth(at, e.a[k as usize]));
+                Outcome::Played { pitch: q, peak: pk }
+            }
+            None => Outcome::Missed,
+        };
+    }
+    Decided {
+        outcomes,
+        chord_frames,
+        typical,
+    }
+}
+
+/// Extra notes: at every chord onset and every flux onset away from the chords, a fit with all
+/// pitches of the searched range; a strong activation at a pitch that no expected (or
+/// wrong-pitch) note near that moment has, and that is not a harmonic of one whose own
+/// activation explains it, is a played note the score does not have.
+#[allow(clippy::too_many_arguments)]
+fn find_extra_nnls(
+    f: &Features,
+    pf: &mut pitchfit::PitchFit,
+    notes: &[ExpectedNote],
+    centers: &[f64],
+    decided: &Decided,
+    strength: f32,
+    range: std::ops::RangeInclusive<u8>,
+) -> Vec<(f64, u8)> {
+    // Onset frames: chords, plus strong pitch-flux peaks away from them.
+    let mut frames: Vec<usize> = decided.chord_frames.clone();
+    frames.sort_unstable();
+    let away = (0.04 / f.hop_s).round() as usize;
+    let thr_flux = EXTRA_FLUX * strength;
+    let mut extra_frames = Vec::new();
+    for t in 3..f.frames.saturating_sub(3) {
+        let k = frames.partition_point(|&x| x + away < t);
+        if frames.get(k).is_some_and(|&x| x <= t + away) {
+            continue;
+        }
+        if extra_frames.last().is_some_and(|&x: &usize| t - x <= 3) {
+            continue;
+        }
+        let hit = range.clone().any(|p| {
+            let v = f.pf(t, p);
+            v >= thr_flux
+                && v >= f.pf(t - 1, p)
+                && v > f.pf(t + 1, p)
+                && v >= f.pf(t - 2, p)
+                && v > f.pf(t + 2, p)
+        });
+        if hit {
+            extra_frames.push(t);
+        }
+    }
+    frames.extend(extra_frames);
+    frames.sort_unstable();
+    // What sounds where: (time, pitch) of every expected and every decided note.
+    let mut known: Vec<(f64, u8)> = Vec::new();
+    for (i, n) in notes.iter().enumerate() {
+        known.push((centers[i], n.pitch));
+        if let Outcome::Played { pitch, peak } = decided.outcomes[i] {
+            known.push((peak.time, pitch));
+        }
+    }
+    known.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let thr = EXTRA_REL * decided.typical;
+    let mut out: Vec<(f64, u8)> = Vec::new();
+    let mut act = Vec::new();
+    let mut cands: Vec<u8> = Vec::new();
+    for &fr in &frames {
+        let t = fr as f64 * f.hop_s;
+        pf.load(fr);
+        let lo_k = known.partition_point(|&(k, _)| k < t - NUISANCE_BEFORE);
+        let near: Vec<u8> = known[lo_k..]
+            .iter()
+            .take_while(|&&(k, _)| k <= t + NUISANCE_AFTER)
+            .map(|&(_, p)| p)
+            .collect();
+        // Screen: pitches whose template meets some new energy.
+        let proj: Vec<(u8, f32)> = range.clone().map(|p| (p, pf.projection(p))).collect();
+        let pmax = proj.iter().map(|x| x.1).fold(0.0f32, f32::max);
+        if pmax <= 0.0 {
+            continue;
+        }
+        cands.clear();
+        cands.extend(
+            proj.iter()
+                .filter(|x| x.1 >= 0.25 * pmax)
+                .map(|x| x.0)
+                .chain(near.iter().copied()),
+        );
+        cands.sort_unstable();
+        cands.dedup();
+        pf.fit(&cands, &mut act);
+        let get = |p: u8| cands.iter().position(|&c| c == p).map_or(0.0, |i| act[i]);
+        for (ci, &x) in cands.iter().enumerate() {
+            let ax = act[ci];
+            if ax < thr || near.contains(&x) {
+                continue;
+            }
+            // Explained by a note sounding here: its harmonic, or a semitone leak.
+            let explained = near.iter().any(|&e| {
+                let d = x as i32 - e as i32;
+                let ae = get(e);
+                (HARMONIC_STEPS[1..].contains(&d) && ae >= 0.5 * ax)
+                    || (d == -12 && ae >= 2.0 * ax)
+                    || (d.abs() == 1 && ae >= 3.0 * ax)
+            });
+            if explained {
+                continue;
+            }
+            if out
+                .iter()
+                .rev()
+                .take_while(|&&(tt, _)| t - tt < 0.5)
+                .any(|&(tt, pp)| pp == x && (t - tt).abs() < 0.15)
+            {
+                continue;
+            }
+            // Time: the pitch's own flux peak near the onset.
+            let c = fr as isize;
+            let time = peaks(f, x, c - 4, c + 4)
+                .max_by(|a, b| a.value.total_cmp(&b.value))
+                .map_or(t, |p| p.time);
+            out.push((time, x));
+        }
+    }
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out
+}
