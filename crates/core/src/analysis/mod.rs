@@ -1457,6 +1457,15 @@ fn find_extra_nnls(
         cands.dedup();
         pf.fit(&cands, &mut act);
         let get = |p: u8| cands.iter().position(|&c| c == p).map_or(0.0, |i| act[i]);
+        if std::env::var_os("ANALYSIS_DEBUG").is_some() {
+            let v: Vec<String> = cands
+                .iter()
+                .zip(&act)
+                .filter(|x| *x.1 >= 0.1 * decided.typical)
+                .map(|(p, a)| format!("{p}:{:.2}", a / decided.typical))
+                .collect();
+            eprintln!("DBG t {t:.2} near {near:?} fit {v:?}");
+        }
         for (ci, &x) in cands.iter().enumerate() {
             let ax = act[ci];
             if ax < thr || near.contains(&x) {
@@ -1468,7 +1477,7 @@ fn find_extra_nnls(
                 let ae = get(e);
                 (HARMONIC_STEPS[1..].contains(&d) && ae >= 0.5 * ax)
                     || (d == -12 && ae >= 2.0 * ax)
-                    || (d.abs() == 1 && ae >= 3.0 * ax)
+                    || (d.abs() == 1 && ae >= 2.0 * ax)
             });
             if explained {
                 continue;
@@ -1481,12 +1490,16 @@ fn find_extra_nnls(
             {
                 continue;
             }
-            // Time: the pitch's own flux peak near the onset.
+            // It must start here: its own short-window flux peaks at this onset (the long
+            // window also holds notes starting up to 186 ms later).
             let c = fr as isize;
-            let time = peaks(f, x, c - 4, c + 4)
+            let Some(pk) = peaks(f, x, c - 3, c + 3)
+                .filter(|p| p.value >= thr_flux)
                 .max_by(|a, b| a.value.total_cmp(&b.value))
-                .map_or(t, |p| p.time);
-            out.push((time, x));
+            else {
+                continue;
+            };
+            out.push((pk.time, x));
         }
     }
     out.sort_by(|a, b| a.0.total_cmp(&b.0));
