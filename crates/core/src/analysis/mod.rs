@@ -324,7 +324,7 @@ pub fn analyze(
     // 3. Matching, pass 1 (wide window around the DTW line).
     let w = options.search_window;
     let centers: Vec<f64> = notes.iter().map(|n| line_a * n.start + line_b).collect();
-    let pass1 = match_notes(&f, &notes, &centers, w * 1.4, 0.2, None);
+    let pass1 = match_notes(&f, &notes, &centers, w * 1.4, 0.2);
     let strength = typical_strength(&pass1);
     // Refit on the notes found at their own pitch.
     let pts: Vec<(f64, f64)> = notes
@@ -362,7 +362,7 @@ pub fn analyze(
         .collect();
     // Onset peaks of every note's own pitch near its refined time (the timing), then the
     // chord-wise template fits decide what was played.
-    let peaks2 = match_notes(&f, &notes, &centers, w, 0.12, None);
+    let peaks2 = match_notes(&f, &notes, &centers, w, 0.12);
     let mut pf = pitchfit::PitchFit::new(&f);
     let decided = decide(&f, &mut pf, &notes, &centers, &peaks2, strength);
     let pass2 = decided.outcomes.clone();
@@ -485,10 +485,6 @@ pub fn analyze(
         warnings,
     })
 }
-
-/// A note is present when its unexplained harmonic new energy reaches this share of the
-/// typical note's salience.
-const PRESENCE_THRESHOLD: f32 = 0.15;
 
 /// Semitones from a note to its first harmonics (1 to 8).
 const HARMONIC_STEPS: [i32; 8] = [0, 12, 19, 24, 28, 31, 34, 36];
@@ -641,16 +637,14 @@ fn typical_strength(out: &[Outcome]) -> f32 {
 
 /// Matches every expected note to a salience peak of its pitch near its predicted time
 /// (`centers`): per pitch, the order-preserving assignment with the largest total
-/// proximity-weighted salience (dynamic programming), each peak used once. With `tau`
-/// (presence threshold) it also decides wrong pitches and missed notes; without it every
-/// note keeps its peak if it has one.
+/// proximity-weighted salience (dynamic programming), each peak used once. Every
+/// note keeps its peak if it has one ([`decide`] judges them).
 fn match_notes(
     f: &Features,
     notes: &[ExpectedNote],
     centers: &[f64],
     window: f64,
     sigma: f64,
-    tau: Option<(f32, f32, Residual)>,
 ) -> Vec<Outcome> {
     let wf = (window / f.hop_s).ceil() as isize;
     let gauss = |dt: f64| (-0.5 * (dt / sigma).powi(2)).exp() as f32;
@@ -682,205 +676,7 @@ fn match_notes(
             s = e;
         }
     }
-    // `tau`: presence level of the flux peaks; `scale`: long-window evidence per flux unit.
-    let Some((tau, scale, mut res)) = tau else {
-        return out;
-    };
-    let tau_hi = tau * scale;
-    let before = (MASK_BEFORE / f.hop_s).round() as usize;
-    let after = (MASK_AFTER / f.hop_s).round() as usize;
-    let mut taken: std::collections::HashMap<u8, Vec<usize>> = Default::default();
-    for o in &out {
-        if let Outcome::Played { pitch, peak } = o {
-            taken.entry(*pitch).or_default().push(peak.frame);
-        }
-    }
-    let is_taken = |taken: &std::collections::HashMap<u8, Vec<usize>>, p: u8, fr: usize| {
-        taken
-            .get(&p)
-            .is_some_and(|v| v.iter().any(|&x| x.abs_diff(fr) <= 2))
-    };
-    let release = |taken: &mut std::collections::HashMap<u8, Vec<usize>>, p: u8, fr: usize| {
-        if let Some(v) = taken.get_mut(&p) {
-            v.retain(|&x| x != fr);
-        }
-    };
-    // Decisions, strongest notes first: each note's evidence is the new energy at its
-    // harmonics that the notes already accepted around the same moment do not explain.
-    let mut order: Vec<usize> = (0..notes.len()).collect();
-    let val = |o: &Outcome| match o {
-        Outcome::Played { peak, .. } => peak.value,
-        Outcome::Missed => 0.0,
-    };
-    order.sort_by(|&a, &b| val(&out[b]).total_cmp(&val(&out[a])));
-    // Accepted onsets: (frame, pitch, raw salience).
-    let mut accepted: Vec<(usize, u8, f32)> = Vec::new();
-    // Evidence of pitch `p` at frame `fr`: its whitened new energy not explained by the
-    // accepted notes there (nor by `also`, a competing pitch).
-    let evidence = |res: &mut Residual,
-                    accepted: &[(usize, u8, f32)],
-                    fr: usize,
-                    p: u8,
-                    raw: f32,
-                    also: Option<u8>| {
-        res.load(fr);
-        for &(af, ap, _) in accepted {
-            if af.abs_diff(fr) <= 3 {
-                res.mask(ap);
-            } else if af + before >= fr && af <= fr + after && ap != p {
-                // Starts later inside the long window: its harmonics are not this note's.
-                res.mask(ap);
-            }
-        }
-        if let Some(q) = also {
-            res.mask(q);
-        }
-        let (s, free) = res.salience(p, also);
-        // Harmonics hidden under accepted notes: scale up what is left; when almost nothing
-        // is left (octaves, twelfths of a simultaneous note) the note cannot be checked.
-        // (Tried: the covering note's shared-harmonic share against a lone note's; it did
-        // not separate played from dropped octaves.)
-        if free >= 0.35 {
-            s / free
-        } else {
-            // Cannot be checked: its onset peak is taken as played.
-            raw * scale
-        }
-    };
-    // Expected-note centres in time order, to find the note nearest to a time.
-    let mut sorted_centers: Vec<f64> = centers.to_vec();
-    sorted_centers.sort_by(|a, b| a.total_cmp(b));
-    let nearest_other = |t: f64, own: f64| -> f64 {
-        let k = sorted_centers.partition_point(|&c| c < t);
-        let mut best = f64::INFINITY;
-        for j in k.saturating_sub(2)..(k + 2).min(sorted_centers.len()) {
-            let c = sorted_centers[j];
-            if c != own {
-                best = best.min((c - t).abs());
-            }
-        }
-        best
-    };
-    // Notes struck while the same pitch (or a note with a harmonic there) still sounds: the
-    // long window before already holds their pitch, so the short flux speaks for them too.
-    let restrike: Vec<bool> = notes
-        .iter()
-        .map(|n| {
-            notes.iter().any(|m| {
-                m.index != n.index
-                    && m.start < n.start - 0.03
-                    && m.end > n.start - 0.15
-                    && HARMONIC_STEPS.contains(&(n.pitch as i32 - m.pitch as i32))
-            })
-        })
-        .collect();
-    let mut decided = vec![Outcome::Missed; notes.len()];
-    let wq = (0.6 * window / f.hop_s).ceil() as isize;
-    for &i in &order {
-        let n = notes[i];
-        let (rs_p, pk_p) = match out[i] {
-            Outcome::Played { peak, .. } => (
-                evidence(&mut res, &accepted, peak.frame, n.pitch, peak.value, None),
-                Some(peak),
-            ),
-            Outcome::Missed => (0.0, None),
-        };
-        let rs_p = match pk_p {
-            Some(pk) if restrike[i] => rs_p.max(pk.value * scale),
-            _ => rs_p,
-        };
-        let g_p = pk_p.map_or(0.0, |p| gauss(p.time - centers[i]));
-        // Best neighbouring pitch (a semitone or a tone away) that no expected note sounding
-        // at the same moment explains, at a time nearer this note than any other.
-        let c = f.frame_at(centers[i]);
-        let mut best: Option<(u8, Peak, f32)> = None;
-        for d in [-2i32, -1, 1, 2] {
-            let q = n.pitch as i32 + d;
-            if !(features::PITCH_LO as i32..=features::PITCH_HI as i32).contains(&q) {
-                continue;
-            }
-            let q = q as u8;
-            // Explained: another expected note at this moment has a harmonic at q.
-            let explained = notes.iter().any(|m| {
-                m.index != i
-                    && (centers[m.index] - centers[i]).abs() < 0.08
-                    && HARMONIC_STEPS.contains(&(q as i32 - m.pitch as i32))
-            });
-            if explained {
-                continue;
-            }
-            for p in peaks(f, q, c - wq, c + wq) {
-                if is_taken(&taken, q, p.frame) || p.value < tau {
-                    continue;
-                }
-                let own = (p.time - centers[i]).abs();
-                if nearest_other(p.time, centers[i]) + 0.02 < own {
-                    continue;
-                }
-                let w = evidence(&mut res, &accepted, p.frame, q, p.value, None) * gauss(own);
-                if best.is_none_or(|(_, _, bw)| w > bw) {
-                    best = Some((q, p, w));
-                }
-            }
-        }
-        if let Some((q, p, _)) = best {
-            // Compare on what each pitch has that the other does not (a semitone apart their
-            // low harmonics overlap).
-            let g_q = gauss(p.time - centers[i]);
-            let ex_q = evidence(&mut res, &accepted, p.frame, q, p.value, Some(n.pitch));
-            let ex_p = match pk_p {
-                Some(pk) => evidence(&mut res, &accepted, pk.frame, n.pitch, pk.value, Some(q)),
-                None => 0.0,
-            };
-            // The written pitch hidden under an accepted note: nothing to compare with.
-            let covered = pk_p.is_some() && ex_p == 0.0 && rs_p > 0.0;
-            if !covered && ex_q * g_q > tau_hi && ex_q * g_q > 1.6 * ex_p * g_p {
-                if let Some(pk) = pk_p {
-                    release(&mut taken, n.pitch, pk.frame);
-                }
-                decided[i] = Outcome::Played { pitch: q, peak: p };
-                taken.entry(q).or_default().push(p.frame);
-                accepted.push((p.frame, q, p.value));
-                continue;
-            }
-        }
-        match pk_p {
-            Some(pk) if rs_p * g_p >= tau_hi => {
-                decided[i] = out[i];
-                accepted.push((pk.frame, n.pitch, pk.value));
-            }
-            Some(pk) => release(&mut taken, n.pitch, pk.frame),
-            None => {}
-        }
-    }
-    // Second chance for notes left without a peak: a peak of their pitch released above.
-    for i in 0..notes.len() {
-        if !matches!(decided[i], Outcome::Missed) {
-            continue;
-        }
-        let n = notes[i];
-        let c = f.frame_at(centers[i]);
-        let mut best: Option<(Peak, f32)> = None;
-        for p in peaks(f, n.pitch, c - wf, c + wf) {
-            if is_taken(&taken, n.pitch, p.frame) || p.value < tau {
-                continue;
-            }
-            let w = evidence(&mut res, &accepted, p.frame, n.pitch, p.value, None)
-                * gauss(p.time - centers[i]);
-            if w >= tau_hi && best.is_none_or(|(_, bw)| w > bw) {
-                best = Some((p, w));
-            }
-        }
-        if let Some((p, _)) = best {
-            decided[i] = Outcome::Played {
-                pitch: n.pitch,
-                peak: p,
-            };
-            taken.entry(n.pitch).or_default().push(p.frame);
-            accepted.push((p.frame, n.pitch, p.value));
-        }
-    }
-    decided
+    out
 }
 
 /// Order-preserving assignment of `items` (sorted) to `peaks` (sorted by time) maximising the
@@ -922,215 +718,6 @@ fn assign(
     out
 }
 
-/// Whitened new energy around one onset at the long window's resolution (the spectrum of the
-/// 186 ms after the onset against the 186 ms before), with the harmonics of chosen notes
-/// masked. Spectra are cached per frame: the decisions look at the same onsets many times.
-struct Residual<'a> {
-    f: &'a Features,
-    buf: Vec<f32>,
-    masked: Vec<bool>,
-    prefix: Vec<f32>,
-    pre: Vec<f32>,
-    scratch: features::HiScratch,
-    cache: std::collections::HashMap<usize, Vec<f32>>,
-}
-
-/// Whitening half-width in long-window bins (about 86 Hz).
-const WHITEN: usize = 16;
-/// Bins either side of a masked harmonic (the Hann main lobe).
-const LEAK: f64 = 2.0;
-
-impl<'a> Residual<'a> {
-    fn new(f: &'a Features) -> Self {
-        let bins = f.hi.bins;
-        Residual {
-            f,
-            buf: vec![0.0; bins],
-            masked: vec![false; bins],
-            prefix: vec![0.0; bins + 1],
-            pre: vec![0.0; bins],
-            scratch: f.hi.scratch(),
-            cache: Default::default(),
-        }
-    }
-
-    /// New energy at frame `t`: the long spectrum starting just before the onset minus the
-    /// one ending just before it (max-filtered over 3 bins), less its local mean over
-    /// +-WHITEN bins (so broadband attack noise does not look like harmonics).
-    fn load(&mut self, t: usize) {
-        let bins = self.f.hi.bins;
-        self.masked.iter_mut().for_each(|m| *m = false);
-        if let Some(c) = self.cache.get(&t) {
-            self.buf.copy_from_slice(c);
-            return;
-        }
-        let (f, hi) = (self.f, &self.f.hi);
-        let s = (t * f.hop) as isize;
-        let lead = (0.005 * f.rate) as isize;
-        let gap = (0.015 * f.rate) as isize;
-        hi.log_spectrum(&f.signal, s - lead, false, &mut self.scratch, &mut self.buf);
-        // Reference: the 93 ms just before (short, so notes started shortly before are in it).
-        hi.log_spectrum(
-            &f.signal,
-            s - gap - (features::N_HI / 2) as isize,
-            true,
-            &mut self.scratch,
-            &mut self.pre,
-        );
-        for k in 0..bins {
-            let r = self.pre[k.saturating_sub(1)]
-                .max(self.pre[k])
-                .max(self.pre[(k + 1).min(bins - 1)]);
-            let d = (self.buf[k] - r).max(0.0);
-            self.prefix[k + 1] = self.prefix[k] + d;
-            self.pre[k] = d;
-        }
-        for k in 0..bins {
-            let (lo, hi) = (k.saturating_sub(WHITEN), (k + WHITEN + 1).min(bins));
-            let mean = (self.prefix[hi] - self.prefix[lo]) / (hi - lo) as f32;
-            self.buf[k] = (self.pre[k] - mean).max(0.0);
-        }
-        self.cache.insert(t, self.buf.clone());
-    }
-
-    /// Zeroes the harmonics of `pitch` up to the analysed band (stretched upward for piano
-    /// inharmonicity, plus the window's main lobe each side).
-    fn mask(&mut self, pitch: u8) {
-        let df = self.f.hi.df;
-        let f0 = features::pitch_hz(pitch as f64);
-        let bins = self.f.hi.bins;
-        for h in 1.. {
-            let fh = f0 * h as f64;
-            let lo = fh * 2f64.powf(-0.5 / 12.0) / df - LEAK;
-            let hi = fh * 2f64.powf(0.5 / 12.0) * (1.0 + 3e-4 * (h * h) as f64) / df + LEAK;
-            if lo >= bins as f64 {
-                break;
-            }
-            let (lo, hi) = (lo.max(0.0) as usize, (hi.ceil() as usize).min(bins - 1));
-            self.buf[lo..=hi].iter_mut().for_each(|v| *v = 0.0);
-            self.masked[lo..=hi].iter_mut().for_each(|v| *v = true);
-        }
-    }
-
-    /// Harmonic salience of `pitch` in the current buffer, and the share of its template
-    /// weight that is not masked. With `versus` (a pitch a semitone or two away) only the
-    /// harmonics at least three bins from that pitch's count: below, the two overlap within
-    /// the window's main lobe and tell nothing apart.
-    fn salience(&self, pitch: u8, versus: Option<u8>) -> (f32, f32) {
-        let df = self.f.hi.df;
-        let (fp, fq) = (
-            features::pitch_hz(pitch as f64),
-            versus.map_or(0.0, |q| features::pitch_hz(q as f64)),
-        );
-        let (mut s, mut free, mut all) = (0.0, 0.0, 0.0);
-        for (h, &(lo, hi)) in self.f.pitch_ranges(pitch).iter().enumerate() {
-            if hi == 0 {
-                break;
-            }
-            if versus.is_some() && (h + 1) as f64 * (fp - fq).abs() < 3.0 * df {
-                continue;
-            }
-            let r = lo as usize..=hi as usize;
-            let m = self.buf[r.clone()].iter().fold(0.0f32, |a, &b| a.max(b));
-            s += features::hweight(h) * m;
-            all += features::hweight(h);
-            if !self.masked[r].iter().all(|&x| x) {
-                free += features::hweight(h);
-            }
-        }
-        (s, if all > 0.0 { free / all } else { 0.0 })
-    }
-}
-
-/// Onsets not explained by the matched notes. Candidates: a pitch whose short-window flux
-/// salience peaks strongly at a frame where no matched note of that pitch starts. Check: in
-/// the long-window new energy there, with the harmonics of every matched note whose onset
-/// falls within the long windows masked, that pitch is still strongly present.
-fn find_extra(
-    f: &Features,
-    played: &[(usize, u8)],
-    (strength, strength_hi): (f32, f32),
-    range: std::ops::RangeInclusive<u8>,
-) -> Vec<(f64, u8)> {
-    let before = (MASK_BEFORE / f.hop_s).round() as usize;
-    let after = (MASK_AFTER / f.hop_s).round() as usize;
-    let same = (0.08 / f.hop_s).round() as usize;
-    let thr = EXTRA_THRESHOLD * strength_hi;
-    let thr_flux = EXTRA_FLUX * strength;
-    let mut played = played.to_vec();
-    played.sort_unstable();
-    let near = |t: usize, lo: usize, hi: usize| {
-        let k = played.partition_point(|&(fr, _)| fr + lo < t);
-        played[k..].iter().take_while(move |&&(fr, _)| fr <= t + hi)
-    };
-    // Candidates per frame: (frame, pitches).
-    let mut cands: Vec<(usize, Vec<u8>)> = Vec::new();
-    for t in 3..f.frames.saturating_sub(3) {
-        let ps: Vec<u8> = range
-            .clone()
-            .filter(|&p| {
-                let v = f.pf(t, p);
-                v >= thr_flux
-                    && v >= f.pf(t - 1, p)
-                    && v > f.pf(t + 1, p)
-                    && v >= f.pf(t - 2, p)
-                    && v > f.pf(t + 2, p)
-                    && !near(t, same, same).any(|&(_, q)| q == p)
-            })
-            .collect();
-        if !ps.is_empty() {
-            cands.push((t, ps));
-        }
-    }
-    let check = |(res, _): &mut (Residual, ()), (t, ps): &(usize, Vec<u8>)| {
-        let t = *t;
-        res.load(t);
-        for &(_, p) in near(t, before, after) {
-            res.mask(p);
-        }
-        let mut best: Option<(f32, u8)> = None;
-        for &p in ps {
-            let (s, free) = res.salience(p, None);
-            if free >= 0.5 && s > thr && best.is_none_or(|(b, _)| s > b) {
-                best = Some((s, p));
-            }
-        }
-        let (_, pitch) = best?;
-        Some(((t as f64) * f.hop_s, pitch))
-    };
-    let init = || (Residual::new(f), ());
-    #[cfg(feature = "parallel")]
-    let found: Vec<Option<(f64, u8)>> = {
-        use rayon::prelude::*;
-        cands.par_iter().map_init(init, check).collect()
-    };
-    #[cfg(not(feature = "parallel"))]
-    let found: Vec<Option<(f64, u8)>> = {
-        let mut st = init();
-        cands.iter().map(|c| check(&mut st, c)).collect()
-    };
-    let mut out: Vec<(f64, u8)> = Vec::new();
-    for (time, pitch) in found.into_iter().flatten() {
-        if !out
-            .iter()
-            .rev()
-            .take_while(|&&(tt, _)| time - tt < 0.5)
-            .any(|&(tt, pp)| pp == pitch && (tt - time).abs() < 0.1)
-        {
-            out.push((time, pitch));
-        }
-    }
-    out
-}
-
-/// Extra-note threshold: residual long-window salience relative to the typical note's.
-const EXTRA_THRESHOLD: f32 = 0.3;
-/// Extra-note candidates: short-window flux salience relative to the typical note's.
-const EXTRA_FLUX: f32 = 0.3;
-/// Matched notes starting this long before / after an onset share its long windows.
-const MASK_BEFORE: f64 = 0.03;
-const MASK_AFTER: f64 = 0.12;
-
 /// Expected notes whose onsets lie within this of each other form one chord.
 const CHORD_GAP: f64 = 0.03;
 /// A note is played when its activation reaches this share of the strongest note of its chord
@@ -1141,6 +728,11 @@ const REL_TYPICAL: f32 = 0.2;
 /// A neighbour a semitone away is the played pitch when its activation exceeds the written
 /// pitch's by this factor.
 const WRONG_RATIO: f32 = 2.0;
+/// A restruck note's short-flux peak, relative to the typical note's, counts this much as its
+/// activation relative to the typical one.
+const RESTRIKE_TRUST: f32 = 1.0;
+/// Extra notes: short-window flux salience of their onset relative to the typical note's.
+const EXTRA_FLUX: f32 = 0.3;
 /// Extra notes: activation relative to the typical note's.
 const EXTRA_REL: f32 = 0.35;
 /// Notes starting this long before / after an onset share its long windows: their pitches
@@ -1309,6 +901,12 @@ fn decide(
                 && HARMONIC_STEPS.contains(&(n.pitch as i32 - m.pitch as i32))
         })
     };
+    let same_key = |i: usize| {
+        let n = notes[i];
+        notes.iter().any(|m| {
+            m.index != n.index && m.pitch == n.pitch && m.start < n.start && m.end > n.start - 0.05
+        })
+    };
     // Covered: a note of its chord an octave, a twelfth or two octaves below has every one of
     // its harmonics; the fit cannot tell whether it was played, so it is taken as played.
     let covered = |i: usize, chord: &[usize]| {
@@ -1328,7 +926,11 @@ fn decide(
             && (peak.time - tc).abs() <= CHORD_GAP + 0.01
         {
             if restrike(i) {
-                a[1] = a[1].max(peak.value / strength * typical);
+                a[1] = a[1].max(RESTRIKE_TRUST * peak.value / strength * typical);
+                // The same key struck again right on time: the flux peak is all there is.
+                if same_key(i) && (peak.time - centers[i]).abs() <= CHORD_GAP {
+                    a[1] = a[1].max(thr);
+                }
             }
             if covered(i, &chords[e.chord]) {
                 a[1] = a[1].max(thr);
@@ -1435,11 +1037,12 @@ fn find_extra_nnls(
         let t = fr as f64 * f.hop_s;
         pf.load(fr);
         let lo_k = known.partition_point(|&(k, _)| k < t - NUISANCE_BEFORE);
-        let near: Vec<u8> = known[lo_k..]
+        let near_t: Vec<(f64, u8)> = known[lo_k..]
             .iter()
             .take_while(|&&(k, _)| k <= t + NUISANCE_AFTER)
-            .map(|&(_, p)| p)
+            .copied()
             .collect();
+        let near: Vec<u8> = near_t.iter().map(|&(_, p)| p).collect();
         // Screen: pitches whose template meets some new energy.
         let proj: Vec<(u8, f32)> = range.clone().map(|p| (p, pf.projection(p))).collect();
         let pmax = proj.iter().map(|x| x.1).fold(0.0f32, f32::max);
@@ -1457,25 +1060,18 @@ fn find_extra_nnls(
         cands.dedup();
         pf.fit(&cands, &mut act);
         let get = |p: u8| cands.iter().position(|&c| c == p).map_or(0.0, |i| act[i]);
-        if std::env::var_os("ANALYSIS_DEBUG").is_some() {
-            let v: Vec<String> = cands
-                .iter()
-                .zip(&act)
-                .filter(|x| *x.1 >= 0.1 * decided.typical)
-                .map(|(p, a)| format!("{p}:{:.2}", a / decided.typical))
-                .collect();
-            eprintln!("DBG t {t:.2} near {near:?} fit {v:?}");
-        }
         for (ci, &x) in cands.iter().enumerate() {
             let ax = act[ci];
             if ax < thr || near.contains(&x) {
                 continue;
             }
             // Explained by a note sounding here: its harmonic, or a semitone leak.
-            let explained = near.iter().any(|&e| {
+            // A harmonic of a note struck at this very onset is taken as that note's (a
+            // bright piano's upper partials can outweigh its template).
+            let explained = near_t.iter().any(|&(te, e)| {
                 let d = x as i32 - e as i32;
                 let ae = get(e);
-                (HARMONIC_STEPS[1..].contains(&d) && ae >= 0.5 * ax)
+                (HARMONIC_STEPS[1..].contains(&d) && (ae >= 0.25 * ax || (te - t).abs() <= 0.05))
                     || (d == -12 && ae >= 2.0 * ax)
                     || (d.abs() == 1 && ae >= 2.0 * ax)
             });
