@@ -13,12 +13,18 @@
 //!    first tempo ratio and offset.
 //! 3. Note matching, twice: every expected note takes the best salience peak of its pitch near
 //!    its predicted time (proximity-weighted, each peak used once). The first pass refits the
-//!    line on the matched notes; the second uses it (plus a slowly varying local correction).
-//!    A note whose pitch shows no new energy while a pitch a semitone or a tone away does
-//!    (and no other expected note explains that pitch) is a wrong pitch; nothing at all is a
-//!    missed note.
-//! 4. Extra notes: onsets whose new energy is not explained by the harmonics of any matched
-//!    note starting at the same time.
+//!    line on the matched notes; the second uses it (plus a slowly varying local correction)
+//!    and gives each note's timing.
+//! 4. Decisions ([`pitchfit`]): notes are grouped into chords by onset (30 ms); at each chord
+//!    the new energy (long window after minus short window before) is fitted by NNLS with
+//!    harmonic templates of the chord's pitches, their semitone neighbours and the notes
+//!    sharing the windows. A note is played when its activation is a fair share of its
+//!    chord's and of the typical note's; a neighbour twice as strong is a wrong pitch;
+//!    otherwise missed. Restruck keys use their short-flux peak; a note whose harmonics all
+//!    belong to a lower chord note (octave, twelfth) cannot be checked and counts as played.
+//!    Extra notes: at every chord and every flux onset away from the chords, a fit with all
+//!    pitches of the range; a strong activation no sounding note explains (not its pitch, not
+//!    its harmonic, not a semitone leak) that has its own flux onset there.
 //! 5. Final robust fit of played against expected times = global tempo ratio and offset; the
 //!    timing deviation of each note is measured from that line, so `rhythm_accuracy` is
 //!    about timing *after removing the global tempo ratio and offset*.
@@ -873,10 +879,12 @@ fn decide(
     let verdict = |a: [f32; 3], claimed: [bool; 3], thr: f32| -> Option<Option<u8>> {
         let mut best: Option<(usize, f32)> = None;
         for k in [0, 2] {
-            if !claimed[k] && a[k] >= thr && a[k] > WRONG_RATIO * a[1] {
-                if best.is_none_or(|(_, b)| a[k] > b) {
-                    best = Some((k, a[k]));
-                }
+            if !claimed[k]
+                && a[k] >= thr
+                && a[k] > WRONG_RATIO * a[1]
+                && best.is_none_or(|(_, b)| a[k] > b)
+            {
+                best = Some((k, a[k]));
             }
         }
         match best {
