@@ -739,6 +739,8 @@ const WRONG_RATIO: f32 = 2.0;
 const RESTRIKE_TRUST: f32 = 1.0;
 /// Extra notes: short-window flux salience of their onset relative to the typical note's.
 const EXTRA_FLUX: f32 = 0.3;
+/// Extra notes: frames after the fitted onset frame searched for the note's own onset.
+const EXTRA_LOOKAHEAD: isize = 15;
 /// Extra notes: activation relative to the typical note's.
 const EXTRA_REL: f32 = 0.35;
 /// Notes starting this long before / after an onset share its long windows: their pitches
@@ -957,6 +959,26 @@ fn decide(
             v = verdict(a, claimed, thr);
             at = centers[i];
         }
+        if std::env::var_os("ANA_DBG").is_some() {
+            eprintln!(
+                "DBG note {i} p{p} center {:.3} eval {:.3} peak {:?} a {:?} claimed {:?} thr {:.3} typ {:.3} restrike {} same {} covered {} v {:?} at {:.3}",
+                centers[i],
+                eval_t[i],
+                match out[i] {
+                    Outcome::Played { peak, .. } => Some((peak.time, peak.value / strength)),
+                    _ => None,
+                },
+                e.a.map(|x| x / typical),
+                e.claimed,
+                thr / typical,
+                typical,
+                restrike(i),
+                same_key(i),
+                covered(i, &chords[e.chord]),
+                v,
+                at
+            );
+        }
         outcomes[i] = match v {
             Some(None) => match out[i] {
                 Outcome::Played { peak, .. } if (peak.time - at).abs() <= CHORD_GAP + 0.01 => {
@@ -1041,7 +1063,11 @@ fn find_extra_nnls(
     let mut out: Vec<(f64, u8)> = Vec::new();
     let mut act = Vec::new();
     let mut cands: Vec<u8> = Vec::new();
-    for &fr in &frames {
+    // Frames still to fit; an onset found later in a long window is fitted at its own frame.
+    let mut queue: std::collections::BTreeSet<usize> = frames.into_iter().collect();
+    let mut next = 0usize;
+    while let Some(&fr) = queue.range(next..).next() {
+        next = fr + 1;
         let t = fr as f64 * f.hop_s;
         pf.load(fr);
         let lo_k = known.partition_point(|&(k, _)| k < t - NUISANCE_BEFORE);
@@ -1086,23 +1112,31 @@ fn find_extra_nnls(
             if explained {
                 continue;
             }
-            if out
-                .iter()
-                .rev()
-                .take_while(|&&(tt, _)| t - tt < 0.5)
-                .any(|&(tt, pp)| pp == x && (t - tt).abs() < 0.15)
-            {
-                continue;
-            }
-            // It must start here: its own short-window flux peaks at this onset (the long
-            // window also holds notes starting up to 186 ms later).
+            // Its onset: the strongest short-window flux peak of its pitch from just before
+            // this frame to the end of the long window (which also holds notes starting up to
+            // 186 ms later; a weaker peak here is then another note's harmonics).
             let c = fr as isize;
-            let Some(pk) = peaks(f, x, c - 3, c + 3)
+            let Some(pk) = peaks(f, x, c - 3, c + EXTRA_LOOKAHEAD)
                 .filter(|p| p.value >= thr_flux)
                 .max_by(|a, b| a.value.total_cmp(&b.value))
             else {
                 continue;
             };
+            if pk.frame > fr + 3 {
+                // It starts later: judge it there (what sounds there, its own fit).
+                if queue.range(pk.frame - 3..=pk.frame + 3).next().is_none() {
+                    queue.insert(pk.frame);
+                }
+                continue;
+            }
+            if out
+                .iter()
+                .rev()
+                .take_while(|&&(tt, _)| t - tt < 0.5)
+                .any(|&(tt, pp)| pp == x && (pk.time - tt).abs() < 0.15)
+            {
+                continue;
+            }
             out.push((pk.time, x));
         }
     }
