@@ -739,6 +739,19 @@ const WRONG_RATIO: f32 = 2.0;
 const RESTRIKE_TRUST: f32 = 1.0;
 /// Extra notes: short-window flux salience of their onset relative to the typical note's.
 const EXTRA_FLUX: f32 = 0.3;
+/// A note whose onset peak lies this far (s) from its predicted time ...
+const BORROW_OFF: f64 = 0.05;
+/// ... on a chord with a note predicted this much closer (s) has borrowed that note's onset:
+/// it needs this share of the chord's strongest activation.
+const BORROW_MARGIN: f64 = 0.03;
+const BORROW_REL: f32 = 0.5;
+/// A semitone neighbour that is an upper harmonic of a chord note this many times stronger is
+/// that note's partial.
+const HARMONIC_CLAIM: f32 = 2.5;
+/// Two notes played at one pitch within this (s) are one onset: it serves one note.
+const EXCLUSIVE_GAP: f64 = 0.05;
+/// A same-key restrike needs a short-window flux peak of this share of the typical note's.
+const SAME_KEY_FLUX: f32 = 0.08;
 /// Extra notes: frames after the fitted onset frame searched for the note's own onset.
 const EXTRA_LOOKAHEAD: isize = 15;
 /// Extra notes: activation relative to the typical note's.
@@ -932,13 +945,25 @@ fn decide(
         let thr = (REL_CHORD * chord_max[e.chord]).max(REL_TYPICAL * typical);
         let tc = chord_time[e.chord];
         let mut a = e.a;
+        // Borrowed: its peak lies off its predicted time, on the onset of another note
+        // predicted there; that onset is the other note's, so this one must show a strong
+        // attack of its own written pitch there (no rule of thumb, no wrong pitch).
+        let borrowed = (eval_t[i] - centers[i]).abs() > BORROW_OFF
+            && chords[e.chord].iter().any(|&j| {
+                j != i && (centers[j] - tc).abs() + BORROW_MARGIN < (centers[i] - tc).abs()
+            });
         if let Outcome::Played { peak, .. } = out[i]
             && (peak.time - tc).abs() <= CHORD_GAP + 0.01
+            && !borrowed
         {
             if restrike(i) {
                 a[1] = a[1].max(RESTRIKE_TRUST * peak.value / strength * typical);
-                // The same key struck again right on time: the flux peak is all there is.
-                if same_key(i) && (peak.time - centers[i]).abs() <= CHORD_GAP {
+                // The same key struck again right on time: the flux peak is all there is,
+                // if there is one (a held or released key only decays).
+                if same_key(i)
+                    && (peak.time - centers[i]).abs() <= CHORD_GAP
+                    && peak.value >= SAME_KEY_FLUX * strength
+                {
                     a[1] = a[1].max(thr);
                 }
             }
@@ -946,7 +971,27 @@ fn decide(
                 a[1] = a[1].max(thr);
             }
         }
-        let mut v = verdict(a, e.claimed, thr);
+        let mut v = if borrowed {
+            verdict(
+                a,
+                [true, false, true],
+                thr.max(BORROW_REL * chord_max[e.chord]),
+            )
+        } else {
+            // A neighbour that is an upper harmonic of a much stronger chord note is that
+            // note's partial, not a wrong key.
+            let mut claimed = e.claimed;
+            for k in [0, 2] {
+                claimed[k] |= chords[e.chord].iter().any(|&j| {
+                    j != i
+                        && HARMONIC_STEPS[1..].contains(&(qs[k] as i32 - notes[j].pitch as i32))
+                        && ev[j]
+                            .as_ref()
+                            .is_some_and(|ej| ej.a[1] >= HARMONIC_CLAIM * a[k])
+                });
+            }
+            verdict(a, claimed, thr)
+        };
         let mut at = tc;
         // Not there at its peak, which lies off the predicted time: try the predicted time.
         if v.is_none() && (eval_t[i] - centers[i]).abs() > 0.05 {
@@ -1000,6 +1045,35 @@ fn decide(
             }
             None => Outcome::Missed,
         };
+    }
+    // One onset, one note: a wrong pitch that another note also played there (at its written
+    // pitch, or predicted nearer) belongs to that note.
+    let mut by_time: Vec<(f64, u8, usize)> = outcomes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match o {
+            Outcome::Played { pitch, peak } => Some((peak.time, *pitch, i)),
+            Outcome::Missed => None,
+        })
+        .collect();
+    by_time.sort_by(|a, b| a.0.total_cmp(&b.0));
+    for (k, &(t, q, i)) in by_time.iter().enumerate() {
+        if q == notes[i].pitch {
+            continue;
+        }
+        let lo = by_time.partition_point(|x| x.0 < t - EXCLUSIVE_GAP);
+        let lose = by_time[lo..]
+            .iter()
+            .take_while(|x| x.0 <= t + EXCLUSIVE_GAP)
+            .enumerate()
+            .any(|(m, &(_, qj, j))| {
+                lo + m != k
+                    && qj == q
+                    && (notes[j].pitch == q || (centers[j] - t).abs() < (centers[i] - t).abs())
+            });
+        if lose {
+            outcomes[i] = Outcome::Missed;
+        }
     }
     Decided {
         outcomes,
