@@ -750,6 +750,11 @@ const BORROW_REL: f32 = 0.5;
 const HARMONIC_CLAIM: f32 = 2.5;
 /// Two notes played at one pitch within this (s) are one onset: it serves one note.
 const EXCLUSIVE_GAP: f64 = 0.05;
+/// Another attack of the same pitch this soon (s) after an onset lies in its long window.
+const FOLLOW_WINDOW: f64 = 0.19;
+/// A note found at its predicted time (not at its peak) needs a flux peak there of this share
+/// of the typical note's.
+const RETRY_FLUX: f32 = 0.1;
 /// A same-key restrike needs a short-window flux peak of this share of the typical note's.
 const SAME_KEY_FLUX: f32 = 0.08;
 /// Extra notes: frames after the fitted onset frame searched for the note's own onset.
@@ -971,6 +976,27 @@ fn decide(
                 a[1] = a[1].max(thr);
             }
         }
+        // The same key struck again within the long window: the fit also holds that attack, so
+        // only the short-window flux peak at this onset speaks for this one.
+        let follow = |t: f64| {
+            notes.iter().any(|m| {
+                m.index != i && m.pitch == p && m.start > notes[i].start && {
+                    let d = centers[m.index] - t;
+                    d > CHORD_GAP && d < FOLLOW_WINDOW
+                }
+            })
+        };
+        let flux_at = |t: f64| {
+            let c = f.frame_at(t);
+            peaks(f, p, c - 3, c + 3)
+                .map(|pk| pk.value)
+                .fold(0.0f32, f32::max)
+                / strength
+                * typical
+        };
+        if follow(tc) {
+            a[1] = a[1].min(2.0 * flux_at(tc));
+        }
         let mut v = if borrowed {
             verdict(
                 a,
@@ -1000,9 +1026,16 @@ fn decide(
             let frame = f.frame_at(centers[i]).max(0) as usize;
             let fit = chord_fit(pf, frame, &[p], near.iter().map(|&j| notes[j].pitch));
             let claimed = qs.map(|q| q != p && near.iter().any(|&j| notes[j].pitch == q));
-            let a = qs.map(|q| fit.get(q));
+            let mut a = qs.map(|q| fit.get(q));
+            if follow(centers[i]) {
+                a[1] = a[1].min(2.0 * flux_at(centers[i]));
+            }
             v = verdict(a, claimed, thr);
             at = centers[i];
+            // Played there means an onset of its own there.
+            if v == Some(None) && flux_at(centers[i]) < RETRY_FLUX * typical {
+                v = None;
+            }
         }
         if std::env::var_os("ANA_DBG").is_some() {
             eprintln!(
@@ -1037,11 +1070,15 @@ fn decide(
             Some(Some(k)) => {
                 let q = qs[k as usize];
                 // The wrong note's own onset peak near the chord, if any.
+                // The wrong note's own onset peak near the chord; none: its energy started
+                // elsewhere (another onset in the long window).
                 let c = f.frame_at(at);
-                let pk = peaks(f, q, c - 6, c + 6)
+                match peaks(f, q, c - 4, c + 4)
                     .min_by(|x, y| (x.time - at).abs().total_cmp(&(y.time - at).abs()))
-                    .unwrap_or_else(|| synth(at, e.a[k as usize]));
-                Outcome::Played { pitch: q, peak: pk }
+                {
+                    Some(pk) => Outcome::Played { pitch: q, peak: pk },
+                    None => Outcome::Missed,
+                }
             }
             None => Outcome::Missed,
         };
