@@ -744,7 +744,7 @@ const BORROW_OFF: f64 = 0.05;
 /// ... on a chord with a note predicted this much closer (s) has borrowed that note's onset:
 /// it needs this share of the chord's strongest activation.
 const BORROW_MARGIN: f64 = 0.03;
-const BORROW_REL: f32 = 0.5;
+const BORROW_REL: f32 = 0.35;
 /// A semitone neighbour that is an upper harmonic of a chord note this many times stronger is
 /// that note's partial.
 const HARMONIC_CLAIM: f32 = 2.5;
@@ -754,7 +754,7 @@ const EXCLUSIVE_GAP: f64 = 0.05;
 const FOLLOW_WINDOW: f64 = 0.19;
 /// A note found at its predicted time (not at its peak) needs a flux peak there of this share
 /// of the typical note's.
-const RETRY_FLUX: f32 = 0.1;
+const RETRY_FLUX: f32 = 0.3;
 /// A same-key restrike needs a short-window flux peak of this share of the typical note's.
 const SAME_KEY_FLUX: f32 = 0.08;
 /// Extra notes: frames after the fitted onset frame searched for the note's own onset.
@@ -1025,7 +1025,14 @@ fn decide(
                 notes_near(&sorted, centers[i], NUISANCE_BEFORE, NUISANCE_AFTER).collect();
             let frame = f.frame_at(centers[i]).max(0) as usize;
             let fit = chord_fit(pf, frame, &[p], near.iter().map(|&j| notes[j].pitch));
-            let claimed = qs.map(|q| q != p && near.iter().any(|&j| notes[j].pitch == q));
+            // The long window may hold a later neighbour's attack: a pitch a semitone from
+            // another note there is not taken for a wrong key of this one.
+            let claimed = qs.map(|q| {
+                q != p
+                    && near
+                        .iter()
+                        .any(|&j| j != i && (notes[j].pitch as i32 - q as i32).abs() <= 1)
+            });
             let mut a = qs.map(|q| fit.get(q));
             if follow(centers[i]) {
                 a[1] = a[1].min(2.0 * flux_at(centers[i]));
