@@ -957,25 +957,6 @@ fn decide(
             && chords[e.chord].iter().any(|&j| {
                 j != i && (centers[j] - tc).abs() + BORROW_MARGIN < (centers[i] - tc).abs()
             });
-        if let Outcome::Played { peak, .. } = out[i]
-            && (peak.time - tc).abs() <= CHORD_GAP + 0.01
-            && !borrowed
-        {
-            if restrike(i) {
-                a[1] = a[1].max(RESTRIKE_TRUST * peak.value / strength * typical);
-                // The same key struck again right on time: the flux peak is all there is,
-                // if there is one (a held or released key only decays).
-                if same_key(i)
-                    && (peak.time - centers[i]).abs() <= CHORD_GAP
-                    && peak.value >= SAME_KEY_FLUX * strength
-                {
-                    a[1] = a[1].max(thr);
-                }
-            }
-            if covered(i, &chords[e.chord]) {
-                a[1] = a[1].max(thr);
-            }
-        }
         // The same key struck again within the long window: the fit also holds that attack, so
         // only the short-window flux peak at this onset speaks for this one.
         let follow = |t: f64| {
@@ -995,7 +976,26 @@ fn decide(
                 * typical
         };
         if follow(tc) {
-            a[1] = a[1].min(2.0 * flux_at(tc));
+            a[1] = a[1].min(flux_at(tc));
+        }
+        if let Outcome::Played { peak, .. } = out[i]
+            && (peak.time - tc).abs() <= CHORD_GAP + 0.01
+            && !borrowed
+        {
+            if restrike(i) {
+                a[1] = a[1].max(RESTRIKE_TRUST * peak.value / strength * typical);
+                // The same key struck again right on time: the flux peak is all there is,
+                // if there is one (a held or released key only decays).
+                if same_key(i)
+                    && (peak.time - centers[i]).abs() <= CHORD_GAP
+                    && peak.value >= SAME_KEY_FLUX * strength
+                {
+                    a[1] = a[1].max(thr);
+                }
+            }
+            if covered(i, &chords[e.chord]) {
+                a[1] = a[1].max(thr);
+            }
         }
         let mut v = if borrowed {
             verdict(
@@ -1025,23 +1025,28 @@ fn decide(
                 notes_near(&sorted, centers[i], NUISANCE_BEFORE, NUISANCE_AFTER).collect();
             let frame = f.frame_at(centers[i]).max(0) as usize;
             let fit = chord_fit(pf, frame, &[p], near.iter().map(|&j| notes[j].pitch));
-            // The long window may hold a later neighbour's attack: a pitch a semitone from
-            // another note there is not taken for a wrong key of this one.
-            let claimed = qs.map(|q| {
-                q != p
-                    && near
-                        .iter()
-                        .any(|&j| j != i && (notes[j].pitch as i32 - q as i32).abs() <= 1)
-            });
+            let claimed = qs.map(|q| q != p && near.iter().any(|&j| notes[j].pitch == q));
             let mut a = qs.map(|q| fit.get(q));
             if follow(centers[i]) {
-                a[1] = a[1].min(2.0 * flux_at(centers[i]));
+                a[1] = a[1].min(flux_at(centers[i]));
             }
             v = verdict(a, claimed, thr);
             at = centers[i];
-            // Played there means an onset of its own there.
-            if v == Some(None) && flux_at(centers[i]) < RETRY_FLUX * typical {
-                v = None;
+            // Played there means an onset of its own there: a real flux peak of the pitch
+            // found, not weaker than a later one in the long window (whose attack the fit
+            // also holds).
+            if let Some(w) = v {
+                let q = w.map_or(p, |k| qs[k as usize]);
+                let c = f.frame_at(at);
+                let here = peaks(f, q, c - 3, c + 3)
+                    .map(|pk| pk.value)
+                    .fold(0.0f32, f32::max);
+                let later = peaks(f, q, c + 4, c + EXTRA_LOOKAHEAD)
+                    .map(|pk| pk.value)
+                    .fold(0.0f32, f32::max);
+                if here < RETRY_FLUX * strength || (w.is_some() && here < later) {
+                    v = None;
+                }
             }
         }
         if std::env::var_os("ANA_DBG").is_some() {
