@@ -755,6 +755,11 @@ const FOLLOW_WINDOW: f64 = 0.19;
 /// A note found at its predicted time (not at its peak) needs a flux peak there of this share
 /// of the typical note's.
 const RETRY_FLUX: f32 = 0.3;
+/// The rise test: notes struck this long before / after an onset share it, and a note's own
+/// harmonics must rise by this much (dB, median) there.
+const RISE_BEFORE: f64 = 0.05;
+const RISE_AFTER: f64 = 0.1;
+const RISE_DB: f32 = 3.0;
 /// A same-key restrike needs a short-window flux peak of this share of the typical note's.
 const SAME_KEY_FLUX: f32 = 0.08;
 /// Extra notes: frames after the fitted onset frame searched for the note's own onset.
@@ -978,9 +983,26 @@ fn decide(
         if follow(tc) {
             a[1] = a[1].min(flux_at(tc));
         }
+        // A rule of thumb below speaks for a note only where its own harmonics (those no note
+        // struck there shares) rise at the onset. Not for a key struck again within ~0.1 s:
+        // the window before holds its previous attack (its flux peak speaks for it instead).
+        let rises = |pf: &mut pitchfit::PitchFit| {
+            let others: Vec<u8> = notes_near(&sorted, tc, RISE_BEFORE, RISE_AFTER)
+                .filter(|&j| j != i && notes[j].pitch != p)
+                .map(|j| notes[j].pitch)
+                .collect();
+            let r = pf.rise_db(f.frame_at(tc).max(0) as usize, p, &others);
+            if std::env::var_os("ANA_DBG").is_some() {
+                eprintln!("DBG rise note {i} {r:?} others {others:?}");
+            }
+            r.is_none_or(|db| db >= RISE_DB)
+        };
         if let Outcome::Played { peak, .. } = out[i]
             && (peak.time - tc).abs() <= CHORD_GAP + 0.01
             && !borrowed
+            && a[1] < thr
+            && (restrike(i) || covered(i, &chords[e.chord]))
+            && (same_key(i) || rises(pf))
         {
             if restrike(i) {
                 a[1] = a[1].max(RESTRIKE_TRUST * peak.value / strength * typical);

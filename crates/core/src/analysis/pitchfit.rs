@@ -137,6 +137,55 @@ impl<'a> PitchFit<'a> {
         self.cache.insert(t, self.l.clone());
     }
 
+    /// Level change (dB) at the onset frame `t` at the harmonics of `p` that no pitch of
+    /// `others` (notes struck there) shares: the median over those harmonics of the peak
+    /// amplitude in the short window just after the onset over the one just before. A struck
+    /// key rises; a held or released one only decays. `None` when no harmonic is free.
+    pub fn rise_db(&mut self, t: usize, p: u8, others: &[u8]) -> Option<f32> {
+        let (f, hi) = (self.f, &self.f.hi);
+        let s = (t * f.hop) as isize;
+        let after = (GAP_AFTER * f.rate) as isize;
+        let before = (GAP_BEFORE * f.rate) as isize;
+        hi.magnitude(&f.signal, s + after, true, &mut self.scratch, &mut self.a);
+        hi.magnitude(
+            &f.signal,
+            s - before - (N_HI / 2) as isize,
+            true,
+            &mut self.scratch,
+            &mut self.b,
+        );
+        let f0 = features::pitch_hz(p as f64);
+        let mut db: Vec<f32> = Vec::with_capacity(8);
+        for h in 1..=8 {
+            let hf = h as f64;
+            let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
+            if fh > F_MAX {
+                break;
+            }
+            let shared = others.iter().any(|&o| {
+                let fo = features::pitch_hz(o as f64);
+                (1..=12).any(|k| (12.0 * (fh / (fo * k as f64)).log2()).abs() < 0.6)
+            });
+            if shared {
+                continue;
+            }
+            let c = (fh / hi.df).round() as usize;
+            let lo = c.saturating_sub(2);
+            let hb = (c + 2).min(hi.bins - 1);
+            if lo > hb {
+                continue;
+            }
+            let pa = self.a[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
+            let pb = self.b[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
+            db.push(20.0 * ((pa + 1e-5) / (pb + 1e-5)).log10());
+        }
+        if db.is_empty() {
+            return None;
+        }
+        db.sort_by(|a, b| a.total_cmp(b));
+        Some(db[db.len() / 2])
+    }
+
     fn template(&self, p: u8) -> &[(u16, f32)] {
         &self.tmpl[(p.clamp(features::PITCH_LO, features::PITCH_HI) - features::PITCH_LO) as usize]
     }
