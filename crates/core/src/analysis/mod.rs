@@ -762,6 +762,9 @@ const RISE_AFTER: f64 = 0.1;
 const RISE_DB: f32 = 3.0;
 /// A same-key restrike needs a short-window flux peak of this share of the typical note's.
 const SAME_KEY_FLUX: f32 = 0.08;
+/// Extra notes: flux onsets at least this far (s) from a chord onset get their own fit (an
+/// extra note just before a chord lies in that chord's window before).
+const EXTRA_AWAY: f64 = 0.025;
 /// Extra notes: frames after the fitted onset frame searched for the note's own onset.
 const EXTRA_LOOKAHEAD: isize = 15;
 /// Extra notes: activation relative to the typical note's.
@@ -1170,7 +1173,7 @@ fn find_extra_nnls(
     // Onset frames: chords, plus strong pitch-flux peaks away from them.
     let mut frames: Vec<usize> = decided.chord_frames.clone();
     frames.sort_unstable();
-    let away = (0.04 / f.hop_s).round() as usize;
+    let away = (EXTRA_AWAY / f.hop_s).round() as usize;
     let thr_flux = EXTRA_FLUX * strength;
     let mut extra_frames = Vec::new();
     for t in 3..f.frames.saturating_sub(3) {
