@@ -387,19 +387,19 @@ fn inject(notes: &[N], seed: u64) -> (Vec<N>, Injected) {
 }
 
 /// Injected errors over both pieces and three seeds. The issue asks recall >= 0.95 for every
-/// class; transposed and shifted notes reach it, dropped and extra notes do not yet (dropped
-/// restrikes of a still-sounding key, octave-covered drops, extras a semitone from a louder
-/// note: see the report), so the default test asserts the levels reached and
+/// class; transposed, shifted and dropped notes reach it, extra notes do not yet (0.93 here,
+/// 0.91 over the harness's four seeds: quiet extras just before a chord, or a semitone /
+/// octave from a note sounding there), so the default test asserts the levels reached and
 /// `strict_error_recall` (ignored) the issue's.
 #[test]
 fn injected_errors_are_found_at_the_right_notes() {
-    error_recall([0.95, 0.95, 0.6, 0.7], [0.25, 0.25, 0.25, 0.4]);
+    error_recall([0.95, 0.95, 0.95, 0.9], [0.1, 0.05, 0.05, 0.15]);
 }
 
 #[test]
-#[ignore = "dropped and extra recall below the issue's 0.95"]
+#[ignore = "extra-note recall (0.91-0.93) below the issue's 0.95"]
 fn strict_error_recall() {
-    error_recall([0.95; 4], [0.25; 4]);
+    error_recall([0.95; 4], [0.1, 0.05, 0.05, 0.15]);
 }
 
 /// Per-class counts of one injected-error run: found, injected, false reports.

@@ -21,10 +21,16 @@
 //!    sharing the windows. A note is played when its activation is a fair share of its
 //!    chord's and of the typical note's; a neighbour twice as strong is a wrong pitch;
 //!    otherwise missed. Restruck keys use their short-flux peak; a note whose harmonics all
-//!    belong to a lower chord note (octave, twelfth) cannot be checked and counts as played.
-//!    Extra notes: at every chord and every flux onset away from the chords, a fit with all
-//!    pitches of the range; a strong activation no sounding note explains (not its pitch, not
-//!    its harmonic, not a semitone leak) that has its own flux onset there.
+//!    belong to a lower chord note (octave, twelfth) cannot be checked and counts as played;
+//!    both rules need the note's own harmonics (those no note struck there shares) to rise
+//!    at the onset ([`pitchfit::PitchFit::rise_db`]). One onset serves one note: a note whose
+//!    peak is another note's onset (borrowed) needs a strong attack of its own pitch there,
+//!    a retry at the predicted time needs its own flux peak, a wrong pitch needs its own
+//!    onset, and two notes played at one pitch and time keep the better-placed one.
+//!    Extra notes: at every chord and every flux onset 25 ms or more from the chords, a fit
+//!    with all pitches of the range; a strong activation no sounding note explains (not its
+//!    pitch, not its harmonic, not a semitone leak) whose strongest flux peak in the long
+//!    window is at this onset (a later one is fitted at its own frame).
 //! 5. Final robust fit of played against expected times = global tempo ratio and offset; the
 //!    timing deviation of each note is measured from that line, so `rhythm_accuracy` is
 //!    about timing *after removing the global tempo ratio and offset*.
@@ -994,11 +1000,8 @@ fn decide(
                 .filter(|&j| j != i && notes[j].pitch != p)
                 .map(|j| notes[j].pitch)
                 .collect();
-            let r = pf.rise_db(f.frame_at(tc).max(0) as usize, p, &others);
-            if std::env::var_os("ANA_DBG").is_some() {
-                eprintln!("DBG rise note {i} {r:?} others {others:?}");
-            }
-            r.is_none_or(|db| db >= RISE_DB)
+            pf.rise_db(f.frame_at(tc).max(0) as usize, p, &others)
+                .is_none_or(|db| db >= RISE_DB)
         };
         if let Outcome::Played { peak, .. } = out[i]
             && (peak.time - tc).abs() <= CHORD_GAP + 0.01
@@ -1073,26 +1076,6 @@ fn decide(
                     v = None;
                 }
             }
-        }
-        if std::env::var_os("ANA_DBG").is_some() {
-            eprintln!(
-                "DBG note {i} p{p} center {:.3} eval {:.3} peak {:?} a {:?} claimed {:?} thr {:.3} typ {:.3} restrike {} same {} covered {} v {:?} at {:.3}",
-                centers[i],
-                eval_t[i],
-                match out[i] {
-                    Outcome::Played { peak, .. } => Some((peak.time, peak.value / strength)),
-                    _ => None,
-                },
-                e.a.map(|x| x / typical),
-                e.claimed,
-                thr / typical,
-                typical,
-                restrike(i),
-                same_key(i),
-                covered(i, &chords[e.chord]),
-                v,
-                at
-            );
         }
         outcomes[i] = match v {
             Some(None) => match out[i] {
