@@ -26,6 +26,11 @@ class MidiError(ValueError, AudioEngineError):
     """A MIDI file or SoundFont is corrupt or unsupported; the message names the file."""
 
 
+class AnalysisError(ValueError, AudioEngineError):
+    """A waveform or analysis setting is out of range, or there is nothing to analyse (a MIDI
+    file without pitched notes, an empty recording)."""
+
+
 class AudioFileNotFoundError(FileNotFoundError, AudioEngineError):
     """An input file (track, clip, MIDI, SoundFont) does not exist."""
 
@@ -54,6 +59,7 @@ __all__ = [
     "TrackFormatError",
     "AudioDecodeError",
     "MidiError",
+    "AnalysisError",
     "AudioFileNotFoundError",
     "AudioIOError",
     "DeviceError",

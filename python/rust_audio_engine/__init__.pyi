@@ -71,3 +71,67 @@ def render_midi(
     engine: str = "rust",
 ) -> npt.NDArray[np.float32]:
     """Renders a MIDI file into a float32 array of shape (frames, 2), including the release tail."""
+
+def generate_waveform(
+    audio: Union[PathLike, npt.ArrayLike, None] = None,
+    width: int = 1000,
+    height: int = 200,
+    use_gpu: bool = True,
+    *,
+    sample_rate: int = 44100,
+    channels: str = "mixed",
+    color: str = "#3b82f6",
+    rms_color: Optional[str] = "#1e40af",
+    background: str = "#ffffff",
+    time_axis: bool = False,
+    axis_color: str = "#444444",
+    audio_path: Optional[PathLike] = None,
+) -> bytes:
+    """PNG bytes (RGBA) of a waveform picture, ``width`` x ``height`` pixels.
+
+    ``audio``: a path (WAV/FLAC/MP3/OGG) or a numpy array, shape ``(frames,)`` or
+    ``(frames, channels)``, at ``sample_rate``; ``audio_path=`` is accepted as an alias.
+    Column ``c`` shows min..max (``color``) and RMS (``rms_color``; None for none) of frames
+    ``floor(c*n/width) .. floor((c+1)*n/width)``: every frame counted once, none skipped.
+    ``channels``: ``"mixed"`` (one lane, the channel mean) or ``"both"`` (a lane per channel).
+    Colours are ``#rgb``, ``#rrggbb`` or ``#rrggbbaa``. ``time_axis`` adds a 14-pixel time
+    scale along the bottom. ``use_gpu``: accepted; there is no GPU path (the CPU runs and the
+    ``rust_audio_engine`` logger says so).
+
+    Errors: ``AudioFileNotFoundError`` (``FileNotFoundError``), ``AudioDecodeError`` (an
+    undecodable file), ``AnalysisError`` (``ValueError``: bad size, colour or channel mode);
+    all are ``RuntimeError`` too.
+    """
+
+def analyze_performance(
+    recording_path: PathLike,
+    expected_midi_path: PathLike,
+    use_gpu: bool = True,
+    *,
+    rhythm_tolerance_ms: float = 50.0,
+) -> str:
+    """Compares a recording with the exercise's MIDI; returns a JSON report.
+
+    Keys: ``backend`` (always ``"cpu"``: there is no GPU path), ``pitch_accuracy`` (notes at the
+    written pitch / notes expected), ``rhythm_accuracy`` (matched notes within
+    ``rhythm_tolerance_ms`` of the expected time *after removing the global tempo ratio and
+    offset* / matched notes; ``rhythm_method`` says so in words), ``notes_played``,
+    ``notes_expected``, ``notes_matched``, ``tempo_ratio`` (recording seconds per score second),
+    ``offset_seconds``, ``mean_abs_deviation_ms``, ``timing_deviations`` (per matched note:
+    ``note_index``, ``expected_time``, ``aligned_expected_time``, ``played_time``,
+    ``deviation_ms``, ``expected_pitch``, ``played_pitch``, ``on_time``), ``missed_notes``,
+    ``extra_notes``, ``wrong_pitch_notes``, ``recording_seconds``, ``warnings``.
+
+    Errors: ``AudioFileNotFoundError`` for a missing file, ``AudioDecodeError`` for an
+    undecodable recording, ``MidiError`` for a corrupt MIDI file, ``AnalysisError`` when there
+    is nothing to compare (no pitched notes); all are ``RuntimeError`` too.
+    """
+
+def analyze(
+    recording_path: PathLike,
+    expected_midi_path: PathLike,
+    use_gpu: bool = True,
+    *,
+    rhythm_tolerance_ms: float = 50.0,
+) -> dict[str, Any]:
+    """:func:`analyze_performance` parsed into a dict."""

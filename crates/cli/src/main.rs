@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 ok, 1 runtime error, 2 bad input (bad arguments, bad track, missing files).
 
+mod analysis_cmd;
 mod config;
 mod midi_cmd;
 mod play_cmd;
@@ -100,6 +101,10 @@ enum Command {
     Devices,
     /// Render MIDI file(s) with a SoundFont to WAV.
     Midi(midi_cmd::MidiArgs),
+    /// Draw an audio file's waveform as a PNG picture.
+    Waveform(analysis_cmd::WaveformArgs),
+    /// Compare a recording with the exercise's MIDI (pitch, rhythm, missed/extra notes).
+    Analyze(analysis_cmd::AnalyzeArgs),
     /// Write a default configuration file.
     GenerateConfig {
         /// Where to write it.
@@ -161,6 +166,8 @@ fn main() -> ExitCode {
         ),
         Command::GenerateConfig { out } => config::generate(&out),
         Command::Midi(args) => midi_cmd::run(&args),
+        Command::Waveform(args) => analysis_cmd::waveform(&args),
+        Command::Analyze(args) => analysis_cmd::analyze(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

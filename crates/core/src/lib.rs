@@ -10,6 +10,7 @@
 //! * [`noise`]: coloured noise and the swept-notch noise voice.
 //! * [`render`]: the step scheduler/mixer ([`render::SessionSource`]) and file output.
 
+pub mod analysis;
 #[cfg(feature = "decode")]
 pub mod decode;
 pub mod dsp;
@@ -22,6 +23,7 @@ pub mod reverb;
 pub mod source;
 pub mod track;
 pub mod voices;
+pub mod waveform;
 
 pub use error::TrackError;
 pub use source::Source;

@@ -2,6 +2,7 @@
 //! `rust_audio_engine` Python packages. Bindings only: convert arguments, release the GIL,
 //! map errors to the classes in `audio_engine.errors`.
 
+mod analysis;
 mod errors;
 mod midi;
 mod playback;
@@ -19,6 +20,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(midi::synthesize_midi, m)?)?;
     m.add_function(wrap_pyfunction!(midi::batch_synthesize_midi, m)?)?;
     m.add_function(wrap_pyfunction!(midi::render_midi, m)?)?;
+    m.add_function(wrap_pyfunction!(analysis::waveform_png_from_file, m)?)?;
+    m.add_function(wrap_pyfunction!(analysis::waveform_png_from_samples, m)?)?;
+    m.add_function(wrap_pyfunction!(analysis::analyze_performance_json, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

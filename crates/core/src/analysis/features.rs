@@ -1,0 +1,428 @@
+//! Time-frequency features of a recording: log-magnitude STFT, spectral flux, harmonic
+//! pitch salience of the flux (per MIDI pitch), chroma.
+
+use realfft::RealFftPlanner;
+
+/// Analysis rate after decimation (about 22 kHz: enough for pitch up to C8 and its harmonics).
+pub const TARGET_RATE: f64 = 22_050.0;
+/// STFT size at the analysis rate (93 ms: resolves semitones from about C3 up by the
+/// fundamental, lower notes by their harmonics).
+pub const N_FFT: usize = 2048;
+/// Lowest and highest MIDI pitch analysed.
+pub const PITCH_LO: u8 = 21;
+pub const PITCH_HI: u8 = 108;
+pub const N_PITCH: usize = (PITCH_HI - PITCH_LO + 1) as usize;
+const HARMONICS: usize = 8;
+/// Flux lag in frames (the reference frame is this far back).
+const LAG: usize = 2;
+/// Log compression: ln(1 + GAMMA * |X|).
+const GAMMA: f32 = 1000.0;
+
+/// Frame features of one recording.
+pub struct Features {
+    /// Rate of the analysed (decimated) signal.
+    pub rate: f64,
+    /// Frame hop in samples of the analysed signal.
+    pub hop: usize,
+    /// Frame hop in seconds.
+    pub hop_s: f64,
+    /// Number of frames; frame `t` is centred on `t * hop_s` seconds.
+    pub frames: usize,
+    /// `frames x N_PITCH`: harmonic salience of the positive flux (new energy) per pitch.
+    pub pitch_flux: Vec<f32>,
+    /// `frames x 12`: chroma of the log magnitude.
+    pub chroma: Vec<f32>,
+    /// `frames x 12`: chroma of the positive flux.
+    pub onset_chroma: Vec<f32>,
+    /// `frames`: summed positive flux (broadband onset strength).
+    pub onset: Vec<f32>,
+    /// The analysed (decimated) signal, for the long-window checks.
+    pub signal: Vec<f32>,
+    /// Long-window spectra around chosen onsets.
+    pub hi: HiRes,
+}
+
+/// Mono mix of interleaved audio.
+pub fn mono(samples: &[f32], channels: usize) -> Vec<f32> {
+    let c = channels.max(1);
+    if c == 1 {
+        return samples.to_vec();
+    }
+    let inv = 1.0 / c as f32;
+    samples
+        .chunks_exact(c)
+        .map(|f| f.iter().sum::<f32>() * inv)
+        .collect()
+}
+
+/// Decimates by an integer factor toward [`TARGET_RATE`] with a windowed-sinc low-pass.
+/// Returns the signal and its new rate.
+pub fn decimate(x: &[f32], rate: u32) -> (Vec<f32>, f64) {
+    let d = ((rate as f64 / TARGET_RATE).round() as usize).max(1);
+    if d == 1 {
+        return (x.to_vec(), rate as f64);
+    }
+    // 8 taps per output-rate period on each side; cutoff at 0.9 x the new Nyquist.
+    let half = 8 * d;
+    let fc = 0.45 / d as f64;
+    let taps: Vec<f32> = (0..=2 * half)
+        .map(|i| {
+            let n = i as f64 - half as f64;
+            let sinc = if n == 0.0 {
+                2.0 * fc
+            } else {
+                (std::f64::consts::TAU * fc * n).sin() / (std::f64::consts::PI * n)
+            };
+            let w = 0.5 + 0.5 * (std::f64::consts::PI * n / (half as f64 + 1.0)).cos();
+            (sinc * w) as f32
+        })
+        .collect();
+    let sum: f32 = taps.iter().sum();
+    let taps: Vec<f32> = taps.iter().map(|t| t / sum).collect();
+    let out_len = x.len().div_ceil(d);
+    let mut padded = vec![0.0f32; x.len() + 2 * half + d];
+    padded[half..half + x.len()].copy_from_slice(x);
+    let one = |o: usize| -> f32 {
+        let s = &padded[o * d..o * d + taps.len()];
+        s.iter().zip(&taps).map(|(a, b)| a * b).sum()
+    };
+    #[cfg(feature = "parallel")]
+    let y = {
+        use rayon::prelude::*;
+        (0..out_len)
+            .into_par_iter()
+            .with_min_len(4096)
+            .map(one)
+            .collect()
+    };
+    #[cfg(not(feature = "parallel"))]
+    let y = (0..out_len).map(one).collect();
+    (y, rate as f64 / d as f64)
+}
+
+/// Frequency of MIDI pitch `p`.
+pub fn pitch_hz(p: f64) -> f64 {
+    440.0 * 2f64.powf((p - 69.0) / 12.0)
+}
+
+/// Bin ranges covering +-half a semitone around each harmonic of each pitch.
+fn harmonic_ranges(rate: f64, n_fft: usize, bins: usize) -> Vec<(u16, u16)> {
+    let df = rate / n_fft as f64;
+    let mut r = vec![(0u16, 0u16); N_PITCH * HARMONICS];
+    for pi in 0..N_PITCH {
+        let f0 = pitch_hz((PITCH_LO as usize + pi) as f64);
+        for h in 0..HARMONICS {
+            let f = f0 * (h + 1) as f64;
+            let (lo, hi) = (f * 2f64.powf(-0.5 / 12.0), f * 2f64.powf(0.5 / 12.0));
+            if hi / df >= (bins - 2) as f64 || f > 7000.0 {
+                break;
+            }
+            let c = (f / df).round() as usize;
+            let lo = ((lo / df).ceil() as usize).min(c).max(1);
+            let hi = ((hi / df).floor() as usize).max(c);
+            r[pi * HARMONICS + h] = (lo as u16, hi as u16);
+        }
+    }
+    r
+}
+
+/// Weight of harmonic `h` (0-based) in the salience sum.
+#[inline]
+pub fn hweight(h: usize) -> f32 {
+    [1.0, 0.8, 0.65, 0.55, 0.45, 0.4, 0.35, 0.3][h]
+}
+
+/// Harmonic salience of one spectrum (`bins` values) for every pitch, into `out` (N_PITCH).
+pub fn salience(spec: &[f32], ranges: &[(u16, u16)], out: &mut [f32]) {
+    for (pi, o) in out.iter_mut().enumerate() {
+        let mut s = 0.0;
+        for h in 0..HARMONICS {
+            let (lo, hi) = ranges[pi * HARMONICS + h];
+            if hi == 0 {
+                break;
+            }
+            let m = spec[lo as usize..=hi as usize]
+                .iter()
+                .fold(0.0f32, |a, &b| a.max(b));
+            s += hweight(h) * m;
+        }
+        *o = s;
+    }
+}
+
+/// Natural log, to about 1e-4 relative (the STFT's log compression; `f32::ln` dominated).
+#[inline]
+fn fast_ln(x: f32) -> f32 {
+    // x = m * 2^e with m in [1, 2): ln x = e ln 2 + ln m, ln m by a polynomial in m - 1.
+    let bits = x.to_bits();
+    let e = ((bits >> 23) & 0xff) as i32 - 127;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000) - 1.0;
+    let p = m
+        * (0.999_970_4
+            + m * (-0.499_078_2
+                + m * (0.327_100_8 + m * (-0.223_119_1 + m * (0.130_880_4 + m * -0.035_177_5)))));
+    e as f32 * std::f32::consts::LN_2 + p
+}
+
+/// Frames per parallel work unit in [`compute`].
+const CHUNK: usize = 64;
+
+/// Computes every feature of a mono signal at `rate` (decimated first), hop about 10 ms.
+pub fn compute(x: &[f32], rate: u32) -> Features {
+    let (mut y, sr) = decimate(x, rate);
+    // 10 ms fade-in: a recording cut in the middle of a sound would otherwise start with a
+    // broadband click that looks like the onset of every pitch.
+    let fade = ((sr * 0.01) as usize).min(y.len());
+    for (i, v) in y.iter_mut().take(fade).enumerate() {
+        *v *= 0.5 - 0.5 * (std::f32::consts::PI * i as f32 / fade as f32).cos();
+    }
+    let hop = (sr * 0.01).round().max(1.0) as usize;
+    // Only bins up to ~7.2 kHz are used (harmonics above are not summed).
+    let bins = ((7200.0 * N_FFT as f64 / sr) as usize + 4).min(N_FFT / 2 + 1);
+    let frames = y.len().div_ceil(hop).max(1);
+    let window: Vec<f32> = (0..N_FFT)
+        .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / N_FFT as f32).cos())
+        .collect();
+    let mut planner = RealFftPlanner::<f32>::new();
+    let fft = planner.plan_fft_forward(N_FFT);
+    let norm = 2.0 / window.iter().sum::<f32>();
+    let ranges = harmonic_ranges(sr, N_FFT, bins);
+    let pc_of_bin: Vec<Option<usize>> = (0..bins)
+        .map(|k| {
+            let f = k as f64 * sr / N_FFT as f64;
+            if !(50.0..=5000.0).contains(&f) {
+                return None;
+            }
+            let p = 69.0 + 12.0 * (f / 440.0).log2();
+            Some((p.round() as i64).rem_euclid(12) as usize)
+        })
+        .collect();
+    let mut pitch_flux = vec![0.0f32; frames * N_PITCH];
+    let mut chroma = vec![0.0f32; frames * 12];
+    let mut onset_chroma = vec![0.0f32; frames * 12];
+    let mut onset = vec![0.0f32; frames];
+    // One chunk of CHUNK frames: its log spectra (plus the LAG frames before, for the flux)
+    // live only in the chunk's scratch, so no frames x bins matrix is ever stored.
+    let run = |ci: usize, pf: &mut [f32], ch: &mut [f32], och: &mut [f32], on: &mut [f32]| {
+        let mut buf = fft.make_input_vec();
+        let mut out = fft.make_output_vec();
+        let mut scratch = fft.make_scratch_vec();
+        let t0 = ci * CHUNK;
+        let cnt = on.len();
+        let first = t0.saturating_sub(LAG);
+        let mut lm = vec![0.0f32; (t0 + cnt - first) * bins];
+        for (k, dst) in lm.chunks_exact_mut(bins).enumerate() {
+            // Frame t is centred on sample t * hop.
+            let start = (first + k) as isize * hop as isize - (N_FFT / 2) as isize;
+            for (i, b) in buf.iter_mut().enumerate() {
+                let j = start + i as isize;
+                *b = if j >= 0 && (j as usize) < y.len() {
+                    y[j as usize] * window[i]
+                } else {
+                    0.0
+                };
+            }
+            fft.process_with_scratch(&mut buf, &mut out, &mut scratch)
+                .expect("fft sizes match");
+            for (d, c) in dst.iter_mut().zip(out.iter()) {
+                *d = fast_ln(1.0 + GAMMA * norm * (c.re * c.re + c.im * c.im).sqrt());
+            }
+        }
+        let mut fl = vec![0.0f32; bins];
+        for k in 0..cnt {
+            let t = t0 + k;
+            let cur = &lm[(t - first) * bins..(t - first + 1) * bins];
+            if t < LAG {
+                // Before the signal is silence: a note right at the start is an onset too.
+                fl.copy_from_slice(cur);
+            } else {
+                let prev = &lm[(t - LAG - first) * bins..(t - LAG - first + 1) * bins];
+                // Reference: the previous frame max-filtered over 3 bins (SuperFlux), so
+                // small pitch wobbles do not count as new energy.
+                for b in 0..bins {
+                    let r = prev[b.saturating_sub(1)]
+                        .max(prev[b])
+                        .max(prev[(b + 1).min(bins - 1)]);
+                    fl[b] = (cur[b] - r).max(0.0);
+                }
+            }
+            salience(&fl, &ranges, &mut pf[k * N_PITCH..(k + 1) * N_PITCH]);
+            let (c, oc) = (&mut ch[k * 12..k * 12 + 12], &mut och[k * 12..k * 12 + 12]);
+            let mut s = 0.0;
+            for b in 0..bins {
+                if let Some(pc) = pc_of_bin[b] {
+                    c[pc] += cur[b];
+                    oc[pc] += fl[b];
+                    s += fl[b];
+                }
+            }
+            on[k] = s;
+        }
+    };
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        pitch_flux
+            .par_chunks_mut(CHUNK * N_PITCH)
+            .zip(chroma.par_chunks_mut(CHUNK * 12))
+            .zip(onset_chroma.par_chunks_mut(CHUNK * 12))
+            .zip(onset.par_chunks_mut(CHUNK))
+            .enumerate()
+            .for_each(|(ci, (((pf, ch), och), on))| run(ci, pf, ch, och, on));
+    }
+    #[cfg(not(feature = "parallel"))]
+    for (ci, (((pf, ch), och), on)) in pitch_flux
+        .chunks_mut(CHUNK * N_PITCH)
+        .zip(chroma.chunks_mut(CHUNK * 12))
+        .zip(onset_chroma.chunks_mut(CHUNK * 12))
+        .zip(onset.chunks_mut(CHUNK))
+        .enumerate()
+    {
+        run(ci, pf, ch, och, on);
+    }
+    let hi = HiRes::new(sr);
+    Features {
+        rate: sr,
+        hop,
+        hop_s: hop as f64 / sr,
+        frames,
+        pitch_flux,
+        chroma,
+        onset_chroma,
+        onset,
+        signal: y,
+        hi,
+    }
+}
+
+/// Size of the long analysis window at the analysis rate (186 ms at 22.05 kHz: 5.4 Hz
+/// bins, so the harmonics of low notes a semitone apart fall in different bins).
+pub const N_HI: usize = 4096;
+
+/// Long-window spectra, computed on demand around chosen onsets (score-informed checks).
+pub struct HiRes {
+    fft: std::sync::Arc<dyn realfft::RealToComplex<f32>>,
+    /// Hann windows of N_HI and N_HI / 2 samples (the short one zero-padded) and their
+    /// amplitude normalisations.
+    window: Vec<f32>,
+    norm: f32,
+    short: Vec<f32>,
+    short_norm: f32,
+    /// Bins kept (up to ~7.2 kHz).
+    pub bins: usize,
+    /// Bin width, Hz.
+    pub df: f64,
+    /// Harmonic bin ranges per pitch at this resolution, like [`Features::ranges`].
+    pub ranges: Vec<(u16, u16)>,
+}
+
+/// Work buffers of [`HiRes::log_spectrum`].
+pub struct HiScratch {
+    buf: Vec<f32>,
+    out: Vec<realfft::num_complex::Complex<f32>>,
+    scratch: Vec<realfft::num_complex::Complex<f32>>,
+}
+
+impl HiRes {
+    fn new(sr: f64) -> Self {
+        let fft = RealFftPlanner::<f32>::new().plan_fft_forward(N_HI);
+        let window: Vec<f32> = (0..N_HI)
+            .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / N_HI as f32).cos())
+            .collect();
+        let norm = 2.0 / window.iter().sum::<f32>();
+        let short: Vec<f32> = (0..N_HI / 2)
+            .map(|i| 0.5 - 0.5 * (std::f32::consts::TAU * i as f32 / (N_HI / 2) as f32).cos())
+            .collect();
+        let short_norm = 2.0 / short.iter().sum::<f32>();
+        let bins = ((7200.0 * N_HI as f64 / sr) as usize + 8).min(N_HI / 2 + 1);
+        HiRes {
+            fft,
+            window,
+            norm,
+            short,
+            short_norm,
+            bins,
+            df: sr / N_HI as f64,
+            ranges: harmonic_ranges(sr, N_HI, bins),
+        }
+    }
+
+    /// Fresh work buffers.
+    pub fn scratch(&self) -> HiScratch {
+        HiScratch {
+            buf: self.fft.make_input_vec(),
+            out: self.fft.make_output_vec(),
+            scratch: self.fft.make_scratch_vec(),
+        }
+    }
+
+    /// Log magnitude (same compression as the STFT) of the window of `y` starting at sample
+    /// `start` (zeros outside the signal), into `dst` (`bins` values). `short`: a window half
+    /// as long (zero-padded, same bin grid, wider peaks).
+    pub fn log_spectrum(
+        &self,
+        y: &[f32],
+        start: isize,
+        short: bool,
+        s: &mut HiScratch,
+        dst: &mut [f32],
+    ) {
+        self.magnitude(y, start, short, s, dst);
+        for d in dst.iter_mut() {
+            *d = fast_ln(1.0 + GAMMA * *d);
+        }
+    }
+
+    /// Amplitude spectrum (a steady sinusoid of amplitude A reads about A at its bin, for
+    /// either window) of the window of `y` starting at `start`, into `dst` (`bins` values).
+    pub fn magnitude(
+        &self,
+        y: &[f32],
+        start: isize,
+        short: bool,
+        s: &mut HiScratch,
+        dst: &mut [f32],
+    ) {
+        let (w, norm) = if short {
+            (&self.short, self.short_norm)
+        } else {
+            (&self.window, self.norm)
+        };
+        s.buf.iter_mut().for_each(|b| *b = 0.0);
+        for (i, (b, &wi)) in s.buf.iter_mut().zip(w.iter()).enumerate() {
+            let j = start + i as isize;
+            if j >= 0 && (j as usize) < y.len() {
+                *b = y[j as usize] * wi;
+            }
+        }
+        self.fft
+            .process_with_scratch(&mut s.buf, &mut s.out, &mut s.scratch)
+            .expect("fft sizes match");
+        for (d, c) in dst.iter_mut().zip(s.out.iter()) {
+            *d = norm * (c.re * c.re + c.im * c.im).sqrt();
+        }
+    }
+}
+
+impl Features {
+    /// Pitch-flux value of MIDI pitch `p` at frame `t` (0 outside the range).
+    #[inline]
+    pub fn pf(&self, t: usize, p: u8) -> f32 {
+        if t >= self.frames || !(PITCH_LO..=PITCH_HI).contains(&p) {
+            return 0.0;
+        }
+        self.pitch_flux[t * N_PITCH + (p - PITCH_LO) as usize]
+    }
+
+    /// Frame index nearest to `seconds`.
+    #[inline]
+    pub fn frame_at(&self, seconds: f64) -> isize {
+        (seconds / self.hop_s).round() as isize
+    }
+
+    /// Long-window harmonic bin ranges of pitch `p`.
+    pub fn pitch_ranges(&self, p: u8) -> &[(u16, u16)] {
+        let pi = (p.clamp(PITCH_LO, PITCH_HI) - PITCH_LO) as usize;
+        &self.hi.ranges[pi * HARMONICS..(pi + 1) * HARMONICS]
+    }
+}

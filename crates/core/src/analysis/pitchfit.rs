@@ -1,0 +1,241 @@
+//! What was newly struck at one onset, as non-negative activations of harmonic templates.
+//!
+//! At an onset frame the *new energy* is `D(f) = max(0, A(f) - B(f))`: `A` the long-window
+//! (4096 points at ~22 kHz, 186 ms) amplitude spectrum starting just after the onset, `B` the
+//! short-window (93 ms) one ending just before it, max-filtered over 3 bins (a restruck note
+//! that still sounds rises, so it shows too). `D` is square-root compressed and pooled (max)
+//! onto a log-frequency axis of three bins per semitone up to 5 kHz, then fitted by
+//! non-negative least squares (multiplicative updates) with one harmonic template per
+//! candidate pitch (harmonics up to 5 kHz, weight `h^-0.8`, each spread over +-1 axis bin)
+//! plus a flat template that takes broadband attack noise.
+
+use std::collections::HashMap;
+
+use super::features::{self, Features, HiScratch, N_HI};
+
+/// Lowest pitch of the log-frequency axis (A1, 55 Hz).
+const AX_LO: f64 = 33.0;
+/// Axis bins per semitone.
+const BPS: f64 = 3.0;
+/// Highest frequency used, Hz.
+const F_MAX: f64 = 5000.0;
+/// Harmonics per template at most.
+const MAX_H: usize = 12;
+/// Piano string inharmonicity assumed for the templates (small: the +-1 bin spread takes the rest).
+const INHARM: f64 = 5e-5;
+/// NNLS iterations.
+const ITER: usize = 60;
+/// `A` starts this long after the onset; `B` ends this long before it (seconds).
+const GAP_AFTER: f64 = 0.01;
+const GAP_BEFORE: f64 = 0.005;
+
+/// Harmonic-template fit at chosen onset frames; spectra cached per frame.
+pub struct PitchFit<'a> {
+    f: &'a Features,
+    scratch: HiScratch,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    /// New energy on the log-frequency axis at the loaded frame.
+    l: Vec<f32>,
+    /// Linear bin range pooled into each axis bin.
+    pool: Vec<(usize, usize)>,
+    /// Sparse unit-norm template per pitch index (`pitch - PITCH_LO`): (axis bin, weight).
+    tmpl: Vec<Vec<(u16, f32)>>,
+    cache: HashMap<usize, Vec<f32>>,
+    recon: Vec<f32>,
+    num: Vec<f32>,
+}
+
+impl<'a> PitchFit<'a> {
+    /// Templates and buffers for the recording's features.
+    pub fn new(f: &'a Features) -> Self {
+        let hi = &f.hi;
+        let n_ax = ((12.0 * (F_MAX / 440.0).log2() + 69.0 - AX_LO) * BPS).ceil() as usize;
+        let pool = (0..n_ax)
+            .map(|k| {
+                let c = AX_LO + k as f64 / BPS;
+                let lo = features::pitch_hz(c - 0.5 / BPS) / hi.df;
+                let hi_b = features::pitch_hz(c + 0.5 / BPS) / hi.df;
+                let mid = (features::pitch_hz(c) / hi.df).round();
+                let lo = (lo.ceil().min(mid) as usize).min(f.hi.bins - 1);
+                let hb = (hi_b.floor().max(mid) as usize).min(f.hi.bins - 1);
+                (lo, hb)
+            })
+            .collect();
+        let tmpl = (features::PITCH_LO..=features::PITCH_HI)
+            .map(|p| {
+                let mut t: Vec<(u16, f32)> = Vec::new();
+                let f0 = features::pitch_hz(p as f64);
+                for h in 1..=MAX_H {
+                    let hf = h as f64;
+                    let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
+                    if fh > F_MAX {
+                        break;
+                    }
+                    let x = (12.0 * (fh / 440.0).log2() + 69.0 - AX_LO) * BPS;
+                    let w = hf.powf(-0.8) as f32;
+                    let k = x.round() as isize;
+                    for j in k - 1..=k + 1 {
+                        if j < 0 || j as usize >= n_ax {
+                            continue;
+                        }
+                        let v = w * (1.0 - (j as f64 - x).abs() as f32 / 2.0).max(0.0);
+                        match t.iter_mut().find(|e| e.0 as isize == j) {
+                            Some(e) => e.1 += v,
+                            None => t.push((j as u16, v)),
+                        }
+                    }
+                }
+                let n = t.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt().max(1e-9);
+                t.iter_mut().for_each(|e| e.1 /= n);
+                t
+            })
+            .collect();
+        PitchFit {
+            f,
+            scratch: hi.scratch(),
+            a: vec![0.0; hi.bins],
+            b: vec![0.0; hi.bins],
+            l: vec![0.0; n_ax],
+            pool,
+            tmpl,
+            cache: HashMap::new(),
+            recon: vec![0.0; n_ax],
+            num: Vec::new(),
+        }
+    }
+
+    /// Computes (or recalls) the new energy at frame `t`.
+    pub fn load(&mut self, t: usize) {
+        if let Some(c) = self.cache.get(&t) {
+            self.l.copy_from_slice(c);
+            return;
+        }
+        let (f, hi) = (self.f, &self.f.hi);
+        let s = (t * f.hop) as isize;
+        let after = (GAP_AFTER * f.rate) as isize;
+        let before = (GAP_BEFORE * f.rate) as isize;
+        hi.magnitude(&f.signal, s + after, false, &mut self.scratch, &mut self.a);
+        hi.magnitude(
+            &f.signal,
+            s - before - (N_HI / 2) as isize,
+            true,
+            &mut self.scratch,
+            &mut self.b,
+        );
+        let n = self.a.len();
+        for (j, &(lo, hb)) in self.pool.iter().enumerate() {
+            let mut m = 0.0f32;
+            for k in lo..=hb {
+                let r = self.b[k.saturating_sub(1)]
+                    .max(self.b[k])
+                    .max(self.b[(k + 1).min(n - 1)]);
+                m = m.max(self.a[k] - r);
+            }
+            self.l[j] = m.max(0.0).sqrt();
+        }
+        self.cache.insert(t, self.l.clone());
+    }
+
+    /// Level change (dB) at the onset frame `t` at the harmonics of `p` that no pitch of
+    /// `others` (notes struck there) shares: the median over those harmonics of the peak
+    /// amplitude in the short window just after the onset over the one just before. A struck
+    /// key rises; a held or released one only decays. `None` when no harmonic is free.
+    pub fn rise_db(&mut self, t: usize, p: u8, others: &[u8]) -> Option<f32> {
+        let (f, hi) = (self.f, &self.f.hi);
+        let s = (t * f.hop) as isize;
+        let after = (GAP_AFTER * f.rate) as isize;
+        let before = (GAP_BEFORE * f.rate) as isize;
+        hi.magnitude(&f.signal, s + after, true, &mut self.scratch, &mut self.a);
+        hi.magnitude(
+            &f.signal,
+            s - before - (N_HI / 2) as isize,
+            true,
+            &mut self.scratch,
+            &mut self.b,
+        );
+        let f0 = features::pitch_hz(p as f64);
+        let mut db: Vec<f32> = Vec::with_capacity(8);
+        for h in 1..=8 {
+            let hf = h as f64;
+            let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
+            if fh > F_MAX {
+                break;
+            }
+            let shared = others.iter().any(|&o| {
+                let fo = features::pitch_hz(o as f64);
+                (1..=12).any(|k| (12.0 * (fh / (fo * k as f64)).log2()).abs() < 0.6)
+            });
+            if shared {
+                continue;
+            }
+            let c = (fh / hi.df).round() as usize;
+            let lo = c.saturating_sub(2);
+            let hb = (c + 2).min(hi.bins - 1);
+            if lo > hb {
+                continue;
+            }
+            let pa = self.a[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
+            let pb = self.b[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
+            db.push(20.0 * ((pa + 1e-5) / (pb + 1e-5)).log10());
+        }
+        if db.is_empty() {
+            return None;
+        }
+        db.sort_by(|a, b| a.total_cmp(b));
+        Some(db[db.len() / 2])
+    }
+
+    fn template(&self, p: u8) -> &[(u16, f32)] {
+        &self.tmpl[(p.clamp(features::PITCH_LO, features::PITCH_HI) - features::PITCH_LO) as usize]
+    }
+
+    /// Projection of the loaded new energy on the template of `p` (a quick screen).
+    pub fn projection(&self, p: u8) -> f32 {
+        self.template(p)
+            .iter()
+            .map(|&(j, w)| w * self.l[j as usize])
+            .sum()
+    }
+
+    /// Non-negative activations of `cands` (distinct pitches) explaining the loaded new energy,
+    /// into `act` (same order). A flat template takes broadband energy and is not returned.
+    pub fn fit(&mut self, cands: &[u8], act: &mut Vec<f32>) {
+        let k = cands.len();
+        act.clear();
+        if k == 0 {
+            return;
+        }
+        let n_ax = self.l.len();
+        let flat = 1.0 / (n_ax as f32).sqrt();
+        self.num.clear();
+        for &p in cands {
+            let v = self.projection(p);
+            self.num.push(v.max(0.0));
+        }
+        let flat_num = self.l.iter().sum::<f32>() * flat;
+        act.extend(self.num.iter().map(|&v| v / k as f32 + 1e-6));
+        let mut a_flat = flat_num / (k as f32 + 1.0) + 1e-6;
+        for _ in 0..ITER {
+            self.recon.iter_mut().for_each(|r| *r = a_flat * flat);
+            for (i, &p) in cands.iter().enumerate() {
+                let a = act[i];
+                let pi =
+                    (p.clamp(features::PITCH_LO, features::PITCH_HI) - features::PITCH_LO) as usize;
+                for &(j, w) in &self.tmpl[pi] {
+                    self.recon[j as usize] += a * w;
+                }
+            }
+            for (i, &p) in cands.iter().enumerate() {
+                let den: f32 = self
+                    .template(p)
+                    .iter()
+                    .map(|&(j, w)| w * self.recon[j as usize])
+                    .sum();
+                act[i] *= self.num[i] / (den + 1e-9);
+            }
+            let den = self.recon.iter().sum::<f32>() * flat;
+            a_flat *= flat_num / (den + 1e-9);
+        }
+    }
+}
