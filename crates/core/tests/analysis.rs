@@ -106,12 +106,12 @@ fn song(notes: &[N], programs: &[(u8, u8)], program: Option<u8>) -> MidiSong {
     }
 }
 
-fn render(song: &MidiSong, sf: &Arc<rustysynth::SoundFont>) -> Vec<f32> {
+fn render(song: &MidiSong, sf: &Arc<audio_synth::SoundFont>) -> Vec<f32> {
     let mut src = MidiSource::new(song, sf, &MidiOptions::default()).unwrap();
     src.render_to_end(|_| {})
 }
 
-fn tim() -> Arc<rustysynth::SoundFont> {
+fn tim() -> Arc<audio_synth::SoundFont> {
     load_soundfont(audio_core::midi::default_soundfont_path()).expect("TimGM6mb.sf2 needed")
 }
 
