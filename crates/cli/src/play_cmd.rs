@@ -184,6 +184,9 @@ pub fn play(args: &PlayArgs) -> Result<(), CliError> {
         device: args.device.clone(),
         sample_rate: Some(track.sample_rate),
         buffer_frames: args.buffer,
+        // Held until the source is loaded: building it (SoundFont synth, reverb plans) takes a
+        // while, and an unpaced device would otherwise count idle frames against --duration.
+        autostart: false,
         ..PlayerConfig::default()
     };
     let mut player = Player::open(&cfg)?;
@@ -202,6 +205,7 @@ pub fn play(args: &PlayArgs) -> Result<(), CliError> {
     )?;
     player.set_volume(args.volume)?;
     player.start(Box::new(source), args.start)?;
+    player.start_device()?;
     let stop_at = args
         .duration
         .map(|d| (d.max(0.0) * player.sample_rate() as f64) as u64);
@@ -247,6 +251,9 @@ fn play_midi(args: &PlayArgs) -> Result<(), CliError> {
         device: args.device.clone(),
         sample_rate: Some(44_100),
         buffer_frames: args.buffer,
+        // Held until the source is loaded: building it (SoundFont synth, reverb plans) takes a
+        // while, and an unpaced device would otherwise count idle frames against --duration.
+        autostart: false,
         ..PlayerConfig::default()
     };
     let mut player = Player::open(&cfg)?;
@@ -260,6 +267,7 @@ fn play_midi(args: &PlayArgs) -> Result<(), CliError> {
     let source = MidiSource::new(&song, &sf, &opts).map_err(midi_err)?;
     player.set_volume(args.volume)?;
     player.start(Box::new(source), args.start)?;
+    player.start_device()?;
     let stop_at = args
         .duration
         .map(|d| (d.max(0.0) * player.sample_rate() as f64) as u64);
