@@ -943,10 +943,12 @@ fn decide(
                 && HARMONIC_STEPS.contains(&(n.pitch as i32 - m.pitch as i32))
         })
     };
+    // The same key, held or released up to 0.1 s before (its release still rings, so its
+    // harmonics hardly rise at the new attack).
     let same_key = |i: usize| {
         let n = notes[i];
         notes.iter().any(|m| {
-            m.index != n.index && m.pitch == n.pitch && m.start < n.start && m.end > n.start - 0.05
+            m.index != n.index && m.pitch == n.pitch && m.start < n.start && m.end > n.start - 0.1
         })
     };
     // Covered: a note of its chord an octave, a twelfth or two octaves below has every one of
