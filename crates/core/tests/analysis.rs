@@ -381,24 +381,31 @@ fn inject(notes: &[N], seed: u64) -> (Vec<N>, Injected) {
         });
         inj.extra.push((t, p));
     }
+    // A key cannot be struck while it is held down: a student who strikes a held key again
+    // has released it first, and releases an extra note before the written one on its key.
+    for x in extra.iter_mut() {
+        for m in out.iter_mut().flatten() {
+            if m.pitch != x.pitch {
+                continue;
+            }
+            if m.start < x.start && m.end > x.start {
+                m.end = x.start;
+            }
+            if m.start > x.start && m.start < x.end {
+                x.end = m.start;
+            }
+        }
+    }
     let mut all: Vec<N> = out.into_iter().flatten().chain(extra).collect();
     all.sort_by(|a, b| a.start.total_cmp(&b.start));
     (all, inj)
 }
 
-/// Injected errors over both pieces and three seeds. The issue asks recall >= 0.95 for every
-/// class; transposed, shifted and dropped notes reach it, extra notes do not yet (0.93 here,
-/// 0.91 over the harness's four seeds: quiet extras just before a chord, or a semitone /
-/// octave from a note sounding there), so the default test asserts the levels reached and
-/// `strict_error_recall` (ignored) the issue's.
+/// Injected errors over both pieces and three seeds: every class found with recall >= 0.95
+/// (the issue's figure) at the right notes, with few reports that match no injected error.
+/// `harness` prints the same counts for other draws (`HARNESS_SEEDS=1,2,3`).
 #[test]
 fn injected_errors_are_found_at_the_right_notes() {
-    error_recall([0.95, 0.95, 0.95, 0.9], [0.1, 0.05, 0.05, 0.15]);
-}
-
-#[test]
-#[ignore = "extra-note recall (0.91-0.93) below the issue's 0.95"]
-fn strict_error_recall() {
     error_recall([0.95; 4], [0.1, 0.05, 0.05, 0.15]);
 }
 
@@ -481,7 +488,20 @@ fn error_counts(name: &str, secs: f64, seed: u64, verbose: bool) -> Counts {
             {
                 found[3] += 1;
             } else if verbose {
-                eprintln!("{name}: extra note {p} at {t:.2} not reported");
+                let near: Vec<String> = student
+                    .iter()
+                    .filter(|m| (m.start - t).abs() < 0.5 || (m.start < t && m.end > t))
+                    .map(|m| format!("{}@{:.2}-{:.2}", m.pitch, m.start, m.end))
+                    .collect();
+                let rep: Vec<String> = r
+                    .extra_notes
+                    .iter()
+                    .filter(|x| (x.played_time - t).abs() < 0.5)
+                    .map(|x| format!("{}@{:.2}", x.pitch, x.played_time))
+                    .collect();
+                eprintln!(
+                    "{name}: extra note {p} at {t:.2} not reported; student near: {near:?}; reported near: {rep:?}"
+                );
             }
         }
         // Reports that match no injected error.
@@ -548,6 +568,11 @@ const SEEDS: [u64; 4] = [1234, 1235, 7, 42];
 fn harness() {
     let sf = tim();
     for (name, secs) in PIECES {
+        if let Some(only) = std::env::var_os("HARNESS_PIECE")
+            && !name.contains(&*only.to_string_lossy())
+        {
+            continue;
+        }
         let (notes, progs) = load(name, secs);
         let ex = song(&notes, &progs, None);
         let r = run(&render(&ex, &sf), &ex);
@@ -584,7 +609,12 @@ fn harness() {
             r.extra_notes.len(),
             r.wrong_pitch_notes.len()
         );
-        for seed in SEEDS {
+        // HARNESS_SEEDS=1,2,3 runs other draws (a check that nothing is tuned to SEEDS).
+        let seeds: Vec<u64> = std::env::var("HARNESS_SEEDS")
+            .ok()
+            .map(|v| v.split(',').filter_map(|x| x.trim().parse().ok()).collect())
+            .unwrap_or_else(|| SEEDS.to_vec());
+        for seed in seeds {
             if let Some(only) = std::env::var_os("HARNESS_SEED")
                 && only.to_string_lossy() != seed.to_string()
             {

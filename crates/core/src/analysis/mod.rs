@@ -31,6 +31,12 @@
 //!    with all pitches of the range; a strong activation no sounding note explains (not its
 //!    pitch, not its harmonic, not a semitone leak) whose strongest flux peak in the long
 //!    window is at this onset (a later one is fitted at its own frame).
+//!    Orphan onsets: a broadband attack (15 % of the typical chord's or more) with no note
+//!    starting within 50 ms is a key struck again while it, or the note an octave or a twelfth
+//!    below, still sounds (the fits cannot see it: the window before holds the same
+//!    partials). The sounding key (or its octave, twelfth) with the strongest short-window flux
+//!    there is the extra note; the same key within 150 ms of its decided onset, or a note
+//!    judged missed written within 150 ms, was itself played there (late or early).
 //! 5. Final robust fit of played against expected times = global tempo ratio and offset; the
 //!    timing deviation of each note is measured from that line, so `rhythm_accuracy` is
 //!    about timing *after removing the global tempo ratio and offset*.
@@ -377,7 +383,25 @@ pub fn analyze(
     let peaks2 = match_notes(&f, &notes, &centers, w, 0.12);
     let mut pf = pitchfit::PitchFit::new(&f);
     let decided = decide(&f, &mut pf, &notes, &centers, &peaks2, strength);
-    let pass2 = decided.outcomes.clone();
+
+    // 4. Extra notes (and onsets that show a note struck later than decided).
+    // Score-informed prior: extra notes are looked for within an octave of the written range.
+    let lo = notes
+        .iter()
+        .map(|n| n.pitch)
+        .min()
+        .unwrap_or(features::PITCH_LO);
+    let hi = notes
+        .iter()
+        .map(|n| n.pitch)
+        .max()
+        .unwrap_or(features::PITCH_HI);
+    let range = lo.saturating_sub(12).max(features::PITCH_LO)..=(hi + 12).min(features::PITCH_HI);
+    let scan = find_extra_nnls(&f, &mut pf, &notes, &centers, &decided, strength, range);
+    let mut pass2 = decided.outcomes.clone();
+    for &(i, pitch, peak) in &scan.retimed {
+        pass2[i] = Outcome::Played { pitch, peak };
+    }
 
     // 5. Final line through the notes at their own pitch.
     let pts: Vec<(f64, f64)> = notes
@@ -435,32 +459,20 @@ pub fn analyze(
         }
     }
 
-    // 4. Extra notes (after the final line, to report their score time).
-    // Score-informed prior: extra notes are looked for within an octave of the written range.
-    let lo = notes
-        .iter()
-        .map(|n| n.pitch)
-        .min()
-        .unwrap_or(features::PITCH_LO);
-    let hi = notes
-        .iter()
-        .map(|n| n.pitch)
-        .max()
-        .unwrap_or(features::PITCH_HI);
-    let range = lo.saturating_sub(12).max(features::PITCH_LO)..=(hi + 12).min(features::PITCH_HI);
-    let extra: Vec<ExtraNote> =
-        find_extra_nnls(&f, &mut pf, &notes, &centers, &decided, strength, range)
-            .into_iter()
-            .map(|(t, p)| ExtraNote {
-                played_time: t,
-                score_time: if ratio.abs() > 1e-9 {
-                    (t - offset) / ratio
-                } else {
-                    0.0
-                },
-                pitch: p,
-            })
-            .collect();
+    // Extra notes' score times come from the final line.
+    let extra: Vec<ExtraNote> = scan
+        .extra
+        .into_iter()
+        .map(|(t, p)| ExtraNote {
+            played_time: t,
+            score_time: if ratio.abs() > 1e-9 {
+                (t - offset) / ratio
+            } else {
+                0.0
+            },
+            pitch: p,
+        })
+        .collect();
 
     let matched = timing.len();
     let right_pitch = matched - wrong.len();
@@ -779,6 +791,14 @@ const EXTRA_REL: f32 = 0.35;
 /// join its fit as candidates, so their energy is not taken for another note's.
 const NUISANCE_BEFORE: f64 = 0.1;
 const NUISANCE_AFTER: f64 = 0.15;
+/// Orphan onsets: broadband onset strength of this share of the typical chord onset's, with
+/// no note starting within `ORPHAN_CLEAR` seconds; the struck key's short-window flux peak
+/// must reach `ORPHAN_FLUX` of the typical note's.
+const ORPHAN_ONSET: f32 = 0.15;
+const ORPHAN_CLEAR: f64 = 0.05;
+const ORPHAN_FLUX: f32 = 0.1;
+/// An orphan onset this soon (s) after a sounding note's decided onset is that note's own.
+const RETIME_GAP: f64 = 0.15;
 
 /// One fit: candidate pitches and their activations.
 struct Fit {
@@ -1154,7 +1174,7 @@ fn find_extra_nnls(
     decided: &Decided,
     strength: f32,
     range: std::ops::RangeInclusive<u8>,
-) -> Vec<(f64, u8)> {
+) -> ExtraScan {
     // Onset frames: chords, plus strong pitch-flux peaks away from them.
     let mut frames: Vec<usize> = decided.chord_frames.clone();
     frames.sort_unstable();
@@ -1273,6 +1293,106 @@ fn find_extra_nnls(
             out.push((pk.time, x));
         }
     }
+    // Orphan onsets: a clear attack where no note (expected, decided or extra) starts. A key
+    // that sounds there was struck again (its partials hardly rise, so the fits above miss it):
+    // the sounding key whose harmonics show the most short-window flux. Struck again soon after
+    // its decided onset, the note itself came late (its decided onset was another note's).
+    let mut retimed: Vec<(usize, u8, Peak)> = Vec::new();
+    let mut chord_onset: Vec<f32> = decided
+        .chord_frames
+        .iter()
+        .map(|&c| onset_near(f, c))
+        .collect();
+    chord_onset.sort_by(|a, b| a.total_cmp(b));
+    let typical_onset = chord_onset
+        .get(chord_onset.len() / 2)
+        .copied()
+        .unwrap_or(0.0);
+    // The fitted frames and every broadband onset peak.
+    let mut orphan_frames: Vec<usize> = queue.iter().copied().collect();
+    for t in 3..f.frames.saturating_sub(3) {
+        let v = f.onset[t];
+        if v >= ORPHAN_ONSET * typical_onset
+            && (t - 3..=t + 3).all(|u| u == t || f.onset[u] < v || (u < t && f.onset[u] == v))
+        {
+            orphan_frames.push(t);
+        }
+    }
+    orphan_frames.sort_unstable();
+    orphan_frames.dedup();
+    for &fr in &orphan_frames {
+        let t = fr as f64 * f.hop_s;
+        let k0 = known.partition_point(|&(k, _)| k < t - ORPHAN_CLEAR);
+        if typical_onset <= 0.0
+            || onset_near(f, fr) < ORPHAN_ONSET * typical_onset
+            || known.get(k0).is_some_and(|&(k, _)| k <= t + ORPHAN_CLEAR)
+            || out.iter().any(|&(k, _)| (k - t).abs() <= ORPHAN_CLEAR)
+        {
+            continue;
+        }
+        let c = fr as isize;
+        // Candidates: each sounding note's key, and the keys an octave, a twelfth and two
+        // octaves up (all their partials are the sounding note's).
+        let best = notes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| match decided.outcomes[i] {
+                Outcome::Played { pitch, peak }
+                    if peak.time < t - ORPHAN_CLEAR && peak.time + (n.end - n.start) > t - 0.1 =>
+                {
+                    Some((i, pitch, peak.time, false))
+                }
+                // A note judged missed, written near here: played early or late.
+                Outcome::Missed if (centers[i] - t).abs() <= RETIME_GAP => {
+                    Some((i, n.pitch, t, true))
+                }
+                _ => None,
+            })
+            .flat_map(|(i, pitch, onset, missed)| {
+                let steps: &[u8] = if missed { &[0] } else { &[0, 12, 19, 24] };
+                steps.iter().map(move |&d| (i, pitch + d, d == 0, onset))
+            })
+            .filter(|&(_, q, _, _)| range.contains(&q))
+            .filter_map(|(i, q, same, onset)| {
+                let pk = peaks(f, q, c - 2, c + 2).max_by(|a, b| a.value.total_cmp(&b.value))?;
+                Some((i, q, same, onset, pk))
+            })
+            .max_by(|a, b| a.4.value.total_cmp(&b.4.value));
+        let Some((i, pitch, same, onset, pk)) = best else {
+            continue;
+        };
+        if pk.value < ORPHAN_FLUX * strength {
+            continue;
+        }
+        if same && pk.time - onset < RETIME_GAP {
+            retimed.push((i, pitch, pk));
+        } else if !out
+            .iter()
+            .any(|&(tt, pp)| pp == pitch && (tt - pk.time).abs() < 0.1)
+        {
+            out.push((pk.time, pitch));
+        }
+    }
     out.sort_by(|a, b| a.0.total_cmp(&b.0));
-    out
+    ExtraScan {
+        extra: out,
+        retimed,
+    }
+}
+
+/// What [`find_extra_nnls`] found.
+struct ExtraScan {
+    /// (time, pitch) of the notes the score does not have.
+    extra: Vec<(f64, u8)>,
+    /// Notes whose own onset lies elsewhere than decided (or that were judged missed):
+    /// (note, pitch played, its onset peak).
+    retimed: Vec<(usize, u8, Peak)>,
+}
+
+/// Broadband onset strength near frame `fr` (max over +-2 frames).
+fn onset_near(f: &Features, fr: usize) -> f32 {
+    let hi = (fr + 2).min(f.frames.saturating_sub(1));
+    (fr.saturating_sub(2)..=hi)
+        .map(|u| f.onset[u])
+        .fold(0.0f32, f32::max)
 }
