@@ -474,8 +474,17 @@ fn error_counts(name: &str, secs: f64, seed: u64, verbose: bool) -> Counts {
             if r.missed_notes.iter().any(|m| m.note_index == e) {
                 found[2] += 1;
             } else if verbose {
+                let near: Vec<String> = student
+                    .iter()
+                    .filter(|m| {
+                        (m.start - notes[i].start).abs() < 0.1
+                            || (m.start < notes[i].start && m.end > notes[i].start)
+                    })
+                    .map(|m| format!("{}@{:.2}-{:.2}", m.pitch, m.start, m.end))
+                    .collect();
+                let how = r.timing_deviations.iter().find(|t| t.note_index == e);
                 eprintln!(
-                    "{name}: dropped note {e} (pitch {}) at {:.2} not reported",
+                    "{name}: dropped note {e} (pitch {}) at {:.2} not reported; student near: {near:?}; judged {how:?}",
                     notes[i].pitch, notes[i].start
                 );
             }

@@ -799,6 +799,8 @@ const ORPHAN_CLEAR: f64 = 0.05;
 const ORPHAN_FLUX: f32 = 0.1;
 /// An orphan onset this soon (s) after a sounding note's decided onset is that note's own.
 const RETIME_GAP: f64 = 0.15;
+/// A wrong pitch lies at most this far (s) from the note's predicted time.
+const WRONG_OFF: f64 = 0.1;
 
 /// One fit: candidate pitches and their activations.
 struct Fit {
@@ -1114,12 +1116,16 @@ fn decide(
                 // The wrong note's own onset peak near the chord, if any.
                 // The wrong note's own onset peak near the chord; none: its energy started
                 // elsewhere (another onset in the long window).
+                // Far from its predicted time it is another note (an extra one), not this
+                // note played a semitone off.
                 let c = f.frame_at(at);
                 match peaks(f, q, c - 4, c + 4)
                     .min_by(|x, y| (x.time - at).abs().total_cmp(&(y.time - at).abs()))
                 {
-                    Some(pk) => Outcome::Played { pitch: q, peak: pk },
-                    None => Outcome::Missed,
+                    Some(pk) if (pk.time - centers[i]).abs() <= WRONG_OFF => {
+                        Outcome::Played { pitch: q, peak: pk }
+                    }
+                    _ => Outcome::Missed,
                 }
             }
             None => Outcome::Missed,
