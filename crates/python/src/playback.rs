@@ -217,16 +217,31 @@ impl Slot {
         {
             self.player = None;
         }
-        if self.player.is_none() {
+        // A new device is held (silent, clock stopped) until the source is queued: building a
+        // long track takes a while, and the held device must not count those frames as played.
+        let fresh = self.player.is_none();
+        if fresh {
             self.player = Some(Core::open(&PlayerConfig {
                 sample_rate: Some(want),
+                autostart: false,
                 ..self.config.clone()
             })?);
         }
         let rate = self.player.as_ref().expect("opened above").sample_rate();
-        let src = self.build(&track, rate)?;
+        let src = match self.build(&track, rate) {
+            Ok(src) => src,
+            Err(e) => {
+                if fresh {
+                    self.player = None;
+                }
+                return Err(e.into());
+            }
+        };
         let p = self.player.as_mut().expect("opened above");
         p.start(Box::new(src), start.max(0.0))?;
+        if fresh {
+            p.start_device()?;
+        }
         self.track = Some(track);
         Ok(())
     }
