@@ -483,6 +483,12 @@ fn error_counts(name: &str, secs: f64, seed: u64, verbose: bool) -> Counts {
                     .map(|m| format!("{}@{:.2}-{:.2}", m.pitch, m.start, m.end))
                     .collect();
                 let how = r.timing_deviations.iter().find(|t| t.note_index == e);
+                let score: Vec<String> = notes
+                    .iter()
+                    .filter(|m| (m.start - notes[i].start).abs() < 0.4)
+                    .map(|m| format!("{}@{:.2}", m.pitch, m.start))
+                    .collect();
+                eprintln!("   score near: {score:?}");
                 eprintln!(
                     "{name}: dropped note {e} (pitch {}) at {:.2} not reported; student near: {near:?}; judged {how:?}",
                     notes[i].pitch, notes[i].start
