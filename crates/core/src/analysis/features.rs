@@ -55,6 +55,11 @@ pub fn mono(samples: &[f32], channels: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Outputs computed side by side in [`decimate`].
+const LANES: usize = 16;
+/// Outputs per work unit in [`decimate`] (a multiple of `LANES`).
+const BLOCK: usize = 4096;
+
 /// Decimates by an integer factor toward [`TARGET_RATE`] with a windowed-sinc low-pass.
 /// Returns the signal and its new rate.
 pub fn decimate(x: &[f32], rate: u32) -> (Vec<f32>, f64) {
@@ -80,23 +85,59 @@ pub fn decimate(x: &[f32], rate: u32) -> (Vec<f32>, f64) {
     let sum: f32 = taps.iter().sum();
     let taps: Vec<f32> = taps.iter().map(|t| t / sum).collect();
     let out_len = x.len().div_ceil(d);
-    let mut padded = vec![0.0f32; x.len() + 2 * half + d];
-    padded[half..half + x.len()].copy_from_slice(x);
-    let one = |o: usize| -> f32 {
-        let s = &padded[o * d..o * d + taps.len()];
-        s.iter().zip(&taps).map(|(a, b)| a * b).sum()
+    // Polyphase: output `o` is the in-order sum over taps `k` of `padded[o * d + k] * taps[k]`,
+    // with `padded` the signal behind `half` zeros. Phase `r` holds `padded[i * d + r]`, so
+    // tap `k` reads `phase[k % d][o + k / d]`: contiguous in `o`, and LANES outputs are
+    // computed side by side (vectorised) while each keeps the scalar summation order.
+    // Each block of outputs gathers its own phases (small, cache-resident, reused per thread).
+    let span = BLOCK + taps.len() / d + 1;
+    // Where tap `k` reads in a block's phases, relative to the output.
+    let offs: Vec<usize> = (0..taps.len()).map(|k| (k % d) * span + k / d).collect();
+    let block = |ph: &mut Vec<f32>, o0: usize, dst: &mut [f32]| {
+        ph.resize(d * span, 0.0);
+        for (r, p) in ph.chunks_exact_mut(span).enumerate() {
+            // p[i] = padded[(o0 + i) * d + r] = x[(o0 + i) * d + r - half] (zero outside).
+            let j0 = (o0 * d + r) as isize - half as isize;
+            if j0 >= 0 && j0 as usize + (span - 1) * d < x.len() {
+                for (v, &s) in p.iter_mut().zip(x[j0 as usize..].iter().step_by(d)) {
+                    *v = s;
+                }
+            } else {
+                for (i, v) in p.iter_mut().enumerate() {
+                    let j = ((o0 + i) * d + r).wrapping_sub(half);
+                    *v = x.get(j).copied().unwrap_or(0.0);
+                }
+            }
+        }
+        for (g, out) in dst.chunks_exact_mut(LANES).enumerate() {
+            let o = g * LANES;
+            // -0.0: the neutral element `Iterator::sum` starts from (same zero signs).
+            let mut acc = [-0.0f32; LANES];
+            for (&t, &at) in taps.iter().zip(&offs) {
+                let src: &[f32; LANES] = ph[o + at..o + at + LANES].try_into().unwrap();
+                for (a, &v) in acc.iter_mut().zip(src) {
+                    *a += v * t;
+                }
+            }
+            out.copy_from_slice(&acc);
+        }
     };
+    let mut y = vec![0.0f32; out_len.div_ceil(LANES) * LANES];
     #[cfg(feature = "parallel")]
-    let y = {
+    {
         use rayon::prelude::*;
-        (0..out_len)
-            .into_par_iter()
-            .with_min_len(4096)
-            .map(one)
-            .collect()
-    };
+        y.par_chunks_mut(BLOCK)
+            .enumerate()
+            .for_each_init(Vec::new, |ph, (i, c)| block(ph, i * BLOCK, c));
+    }
     #[cfg(not(feature = "parallel"))]
-    let y = (0..out_len).map(one).collect();
+    {
+        let mut ph = Vec::new();
+        for (i, c) in y.chunks_mut(BLOCK).enumerate() {
+            block(&mut ph, i * BLOCK, c);
+        }
+    }
+    y.truncate(out_len);
     (y, rate as f64 / d as f64)
 }
 
