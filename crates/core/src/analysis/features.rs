@@ -205,6 +205,111 @@ fn fast_ln(x: f32) -> f32 {
     e as f32 * std::f32::consts::LN_2 + p
 }
 
+/// Work buffers of one [`compute`] worker, reused across its chunks.
+struct ChunkScratch {
+    buf: Vec<f32>,
+    out: Vec<realfft::num_complex::Complex<f32>>,
+    scratch: Vec<realfft::num_complex::Complex<f32>>,
+    /// Log spectra of the chunk's frames (and the LAG before).
+    lm: Vec<f32>,
+    /// Positive flux of one frame.
+    fl: Vec<f32>,
+    /// Sparse max table of `fl`, see [`SalienceTable`].
+    st: Vec<f32>,
+}
+
+/// Positive SuperFlux `fl = max(0, cur - max3(prev))` (max over the bin and its neighbours,
+/// clamped at the edges), written to vectorise.
+fn superflux(cur: &[f32], prev: &[f32], fl: &mut [f32]) {
+    let n = cur.len();
+    if n < 3 {
+        for b in 0..n {
+            let r = prev[b.saturating_sub(1)]
+                .max(prev[b])
+                .max(prev[(b + 1).min(n - 1)]);
+            fl[b] = (cur[b] - r).max(0.0);
+        }
+        return;
+    }
+    fl[0] = (cur[0] - prev[0].max(prev[0]).max(prev[1])).max(0.0);
+    for ((((f, &c), &a), &b), &d) in fl[1..n - 1]
+        .iter_mut()
+        .zip(&cur[1..n - 1])
+        .zip(&prev[..n - 2])
+        .zip(&prev[1..n - 1])
+        .zip(&prev[2..])
+    {
+        *f = (c - a.max(b).max(d)).max(0.0);
+    }
+    fl[n - 1] = (cur[n - 1] - prev[n - 2].max(prev[n - 1]).max(prev[n - 1])).max(0.0);
+}
+
+/// [`salience`] by a sparse max table: level `l` holds the max of `2^l` bins from each bin,
+/// so the max over any harmonic range is the max of two table entries. Max is exact, and the
+/// weighted sum keeps the order of [`salience`]: the same values bit for bit.
+struct SalienceTable {
+    levels: usize,
+    bins: usize,
+    /// Per pitch, the end of its entries in `terms`.
+    ends: Vec<u32>,
+    /// (weight, table index a, table index b) per harmonic.
+    terms: Vec<(f32, u32, u32)>,
+}
+
+impl SalienceTable {
+    fn new(ranges: &[(u16, u16)], bins: usize) -> Self {
+        let mut levels = 1;
+        let mut ends = Vec::with_capacity(N_PITCH);
+        let mut terms = Vec::new();
+        for pi in 0..N_PITCH {
+            for h in 0..HARMONICS {
+                let (lo, hi) = ranges[pi * HARMONICS + h];
+                if hi == 0 {
+                    break;
+                }
+                let (lo, hi) = (lo as usize, hi as usize);
+                let l = (hi - lo + 1).ilog2() as usize;
+                levels = levels.max(l + 1);
+                let a = l * bins + lo;
+                let b = l * bins + hi + 1 - (1 << l);
+                terms.push((hweight(h), a as u32, b as u32));
+            }
+            ends.push(terms.len() as u32);
+        }
+        SalienceTable {
+            levels,
+            bins,
+            ends,
+            terms,
+        }
+    }
+
+    /// Salience of `spec` (`bins` values) per pitch into `out`; `st`: `levels * bins` scratch.
+    fn apply(&self, spec: &[f32], st: &mut [f32], out: &mut [f32]) {
+        let n = self.bins;
+        st[..n].copy_from_slice(spec);
+        for l in 1..self.levels {
+            let w = 1 << (l - 1);
+            // Entries whose window fits the spectrum (the only ones read).
+            let m = (n + 1).saturating_sub(2 * w);
+            let (done, rest) = st.split_at_mut(l * n);
+            let src = &done[(l - 1) * n..];
+            for ((d, &a), &b) in rest[..m].iter_mut().zip(&src[..m]).zip(&src[w..w + m]) {
+                *d = a.max(b);
+            }
+        }
+        let mut k = 0;
+        for (o, &end) in out.iter_mut().zip(&self.ends) {
+            let mut s = 0.0;
+            for &(w, a, b) in &self.terms[k..end as usize] {
+                s += w * st[a as usize].max(st[b as usize]);
+            }
+            k = end as usize;
+            *o = s;
+        }
+    }
+}
+
 /// Frames per parallel work unit in [`compute`].
 const CHUNK: usize = 64;
 
@@ -228,48 +333,70 @@ pub fn compute(x: &[f32], rate: u32) -> Features {
     let fft = planner.plan_fft_forward(N_FFT);
     let norm = 2.0 / window.iter().sum::<f32>();
     let ranges = harmonic_ranges(sr, N_FFT, bins);
-    let pc_of_bin: Vec<Option<usize>> = (0..bins)
-        .map(|k| {
-            let f = k as f64 * sr / N_FFT as f64;
-            if !(50.0..=5000.0).contains(&f) {
-                return None;
-            }
-            let p = 69.0 + 12.0 * (f / 440.0).log2();
-            Some((p.round() as i64).rem_euclid(12) as usize)
-        })
-        .collect();
+    // Chroma bins (50 Hz to 5 kHz: contiguous) as runs of one pitch class, in bin order.
+    let mut pc_runs: Vec<(usize, usize, usize)> = Vec::new(); // (pitch class, lo, hi excl.)
+    for k in 0..bins {
+        let f = k as f64 * sr / N_FFT as f64;
+        if !(50.0..=5000.0).contains(&f) {
+            continue;
+        }
+        let p = 69.0 + 12.0 * (f / 440.0).log2();
+        let pc = (p.round() as i64).rem_euclid(12) as usize;
+        match pc_runs.last_mut() {
+            Some(r) if r.0 == pc && r.2 == k => r.2 = k + 1,
+            _ => pc_runs.push((pc, k, k + 1)),
+        }
+    }
+    let sal = SalienceTable::new(&ranges, bins);
     let mut pitch_flux = vec![0.0f32; frames * N_PITCH];
     let mut chroma = vec![0.0f32; frames * 12];
     let mut onset_chroma = vec![0.0f32; frames * 12];
     let mut onset = vec![0.0f32; frames];
+    let new_scratch = || ChunkScratch {
+        buf: fft.make_input_vec(),
+        out: fft.make_output_vec(),
+        scratch: fft.make_scratch_vec(),
+        lm: vec![0.0; (CHUNK + LAG) * bins],
+        fl: vec![0.0; bins],
+        st: vec![0.0; sal.levels * bins],
+    };
     // One chunk of CHUNK frames: its log spectra (plus the LAG frames before, for the flux)
     // live only in the chunk's scratch, so no frames x bins matrix is ever stored.
-    let run = |ci: usize, pf: &mut [f32], ch: &mut [f32], och: &mut [f32], on: &mut [f32]| {
-        let mut buf = fft.make_input_vec();
-        let mut out = fft.make_output_vec();
-        let mut scratch = fft.make_scratch_vec();
+    let run = |w: &mut ChunkScratch,
+               ci: usize,
+               pf: &mut [f32],
+               ch: &mut [f32],
+               och: &mut [f32],
+               on: &mut [f32]| {
         let t0 = ci * CHUNK;
         let cnt = on.len();
         let first = t0.saturating_sub(LAG);
-        let mut lm = vec![0.0f32; (t0 + cnt - first) * bins];
+        let lm = &mut w.lm[..(t0 + cnt - first) * bins];
         for (k, dst) in lm.chunks_exact_mut(bins).enumerate() {
             // Frame t is centred on sample t * hop.
             let start = (first + k) as isize * hop as isize - (N_FFT / 2) as isize;
-            for (i, b) in buf.iter_mut().enumerate() {
-                let j = start + i as isize;
-                *b = if j >= 0 && (j as usize) < y.len() {
-                    y[j as usize] * window[i]
-                } else {
-                    0.0
-                };
+            if start >= 0 && start as usize + N_FFT <= y.len() {
+                let src = &y[start as usize..start as usize + N_FFT];
+                for ((b, &v), &wi) in w.buf.iter_mut().zip(src).zip(&window) {
+                    *b = v * wi;
+                }
+            } else {
+                for (i, b) in w.buf.iter_mut().enumerate() {
+                    let j = start + i as isize;
+                    *b = if j >= 0 && (j as usize) < y.len() {
+                        y[j as usize] * window[i]
+                    } else {
+                        0.0
+                    };
+                }
             }
-            fft.process_with_scratch(&mut buf, &mut out, &mut scratch)
+            fft.process_with_scratch(&mut w.buf, &mut w.out, &mut w.scratch)
                 .expect("fft sizes match");
-            for (d, c) in dst.iter_mut().zip(out.iter()) {
+            for (d, c) in dst.iter_mut().zip(w.out.iter()) {
                 *d = fast_ln(1.0 + GAMMA * norm * (c.re * c.re + c.im * c.im).sqrt());
             }
         }
-        let mut fl = vec![0.0f32; bins];
+        let fl = &mut w.fl;
         for k in 0..cnt {
             let t = t0 + k;
             let cur = &lm[(t - first) * bins..(t - first + 1) * bins];
@@ -280,22 +407,21 @@ pub fn compute(x: &[f32], rate: u32) -> Features {
                 let prev = &lm[(t - LAG - first) * bins..(t - LAG - first + 1) * bins];
                 // Reference: the previous frame max-filtered over 3 bins (SuperFlux), so
                 // small pitch wobbles do not count as new energy.
-                for b in 0..bins {
-                    let r = prev[b.saturating_sub(1)]
-                        .max(prev[b])
-                        .max(prev[(b + 1).min(bins - 1)]);
-                    fl[b] = (cur[b] - r).max(0.0);
-                }
+                superflux(cur, prev, fl);
             }
-            salience(&fl, &ranges, &mut pf[k * N_PITCH..(k + 1) * N_PITCH]);
+            sal.apply(fl, &mut w.st, &mut pf[k * N_PITCH..(k + 1) * N_PITCH]);
             let (c, oc) = (&mut ch[k * 12..k * 12 + 12], &mut och[k * 12..k * 12 + 12]);
+            // Same summation order as a plain pass over the bins (results bit for bit).
             let mut s = 0.0;
-            for b in 0..bins {
-                if let Some(pc) = pc_of_bin[b] {
-                    c[pc] += cur[b];
-                    oc[pc] += fl[b];
-                    s += fl[b];
+            for &(pc, lo, hi) in &pc_runs {
+                let (mut a, mut o) = (c[pc], oc[pc]);
+                for (&v, &f) in cur[lo..hi].iter().zip(&fl[lo..hi]) {
+                    a += v;
+                    o += f;
+                    s += f;
                 }
+                c[pc] = a;
+                oc[pc] = o;
             }
             on[k] = s;
         }
@@ -309,17 +435,22 @@ pub fn compute(x: &[f32], rate: u32) -> Features {
             .zip(onset_chroma.par_chunks_mut(CHUNK * 12))
             .zip(onset.par_chunks_mut(CHUNK))
             .enumerate()
-            .for_each(|(ci, (((pf, ch), och), on))| run(ci, pf, ch, och, on));
+            .for_each_init(new_scratch, |w, (ci, (((pf, ch), och), on))| {
+                run(w, ci, pf, ch, och, on)
+            });
     }
     #[cfg(not(feature = "parallel"))]
-    for (ci, (((pf, ch), och), on)) in pitch_flux
-        .chunks_mut(CHUNK * N_PITCH)
-        .zip(chroma.chunks_mut(CHUNK * 12))
-        .zip(onset_chroma.chunks_mut(CHUNK * 12))
-        .zip(onset.chunks_mut(CHUNK))
-        .enumerate()
     {
-        run(ci, pf, ch, och, on);
+        let mut w = new_scratch();
+        for (ci, (((pf, ch), och), on)) in pitch_flux
+            .chunks_mut(CHUNK * N_PITCH)
+            .zip(chroma.chunks_mut(CHUNK * 12))
+            .zip(onset_chroma.chunks_mut(CHUNK * 12))
+            .zip(onset.chunks_mut(CHUNK))
+            .enumerate()
+        {
+            run(&mut w, ci, pf, ch, och, on);
+        }
     }
     let hi = HiRes::new(sr);
     Features {
