@@ -63,10 +63,27 @@ const BLOCK: usize = 4096;
 /// Decimates by an integer factor toward [`TARGET_RATE`] with a windowed-sinc low-pass.
 /// Returns the signal and its new rate.
 pub fn decimate(x: &[f32], rate: u32) -> (Vec<f32>, f64) {
+    decimate_interleaved(x, 1, rate)
+}
+
+/// [`decimate`] of the [`mono`] mix of interleaved audio, mixed on the fly (no full-rate
+/// mono copy). The same values bit for bit as `decimate(&mono(x, channels), rate)`.
+pub fn decimate_interleaved(x: &[f32], channels: usize, rate: u32) -> (Vec<f32>, f64) {
+    let c = channels.max(1);
     let d = ((rate as f64 / TARGET_RATE).round() as usize).max(1);
     if d == 1 {
-        return (x.to_vec(), rate as f64);
+        return (mono(x, c), rate as f64);
     }
+    let inv = 1.0 / c as f32;
+    // Mono sample `j`, as [`mono`] computes it (`sum` starts from -0.0, so a + b is exact).
+    let at = |j: usize| -> f32 {
+        match c {
+            1 => x[j],
+            2 => (x[2 * j] + x[2 * j + 1]) * inv,
+            _ => x[j * c..j * c + c].iter().sum::<f32>() * inv,
+        }
+    };
+    let len = x.len() / c;
     // 8 taps per output-rate period on each side; cutoff at 0.9 x the new Nyquist.
     let half = 8 * d;
     let fc = 0.45 / d as f64;
@@ -84,7 +101,7 @@ pub fn decimate(x: &[f32], rate: u32) -> (Vec<f32>, f64) {
         .collect();
     let sum: f32 = taps.iter().sum();
     let taps: Vec<f32> = taps.iter().map(|t| t / sum).collect();
-    let out_len = x.len().div_ceil(d);
+    let out_len = len.div_ceil(d);
     // Polyphase: output `o` is the in-order sum over taps `k` of `padded[o * d + k] * taps[k]`,
     // with `padded` the signal behind `half` zeros. Phase `r` holds `padded[i * d + r]`, so
     // tap `k` reads `phase[k % d][o + k / d]`: contiguous in `o`, and LANES outputs are
@@ -96,16 +113,28 @@ pub fn decimate(x: &[f32], rate: u32) -> (Vec<f32>, f64) {
     let block = |ph: &mut Vec<f32>, o0: usize, dst: &mut [f32]| {
         ph.resize(d * span, 0.0);
         for (r, p) in ph.chunks_exact_mut(span).enumerate() {
-            // p[i] = padded[(o0 + i) * d + r] = x[(o0 + i) * d + r - half] (zero outside).
+            // p[i] = padded[(o0 + i) * d + r] = mono[(o0 + i) * d + r - half] (zero outside).
             let j0 = (o0 * d + r) as isize - half as isize;
-            if j0 >= 0 && j0 as usize + (span - 1) * d < x.len() {
-                for (v, &s) in p.iter_mut().zip(x[j0 as usize..].iter().step_by(d)) {
-                    *v = s;
+            if j0 >= 0 && j0 as usize + (span - 1) * d < len {
+                let j0 = j0 as usize;
+                match c {
+                    1 => p
+                        .iter_mut()
+                        .zip(x[j0..].iter().step_by(d))
+                        .for_each(|(v, &s)| *v = s),
+                    2 => p
+                        .iter_mut()
+                        .zip(x[2 * j0..].chunks_exact(2).step_by(d))
+                        .for_each(|(v, f)| *v = (f[0] + f[1]) * inv),
+                    _ => p
+                        .iter_mut()
+                        .enumerate()
+                        .for_each(|(i, v)| *v = at(j0 + i * d)),
                 }
             } else {
                 for (i, v) in p.iter_mut().enumerate() {
                     let j = ((o0 + i) * d + r).wrapping_sub(half);
-                    *v = x.get(j).copied().unwrap_or(0.0);
+                    *v = if j < len { at(j) } else { 0.0 };
                 }
             }
         }
@@ -315,7 +344,13 @@ const CHUNK: usize = 64;
 
 /// Computes every feature of a mono signal at `rate` (decimated first), hop about 10 ms.
 pub fn compute(x: &[f32], rate: u32) -> Features {
-    let (mut y, sr) = decimate(x, rate);
+    compute_interleaved(x, 1, rate)
+}
+
+/// [`compute`] of the [`mono`] mix of interleaved audio (the same features bit for bit,
+/// without the full-rate mono copy).
+pub fn compute_interleaved(x: &[f32], channels: usize, rate: u32) -> Features {
+    let (mut y, sr) = decimate_interleaved(x, channels, rate);
     // 10 ms fade-in: a recording cut in the middle of a sound would otherwise start with a
     // broadband click that looks like the onset of every pitch.
     let fade = ((sr * 0.01) as usize).min(y.len());

@@ -320,14 +320,15 @@ pub fn analyze(
             song.path.display()
         )));
     }
-    let mono = features::mono(samples, channels);
-    let recording_seconds = mono.len() as f64 / rate as f64;
-    if mono.len() < rate as usize / 10 {
+    // Frames of the mono mix (mixed on the fly by the features).
+    let mono_len = samples.len() / channels.max(1);
+    let recording_seconds = mono_len as f64 / rate as f64;
+    if mono_len < rate as usize / 10 {
         return Err(AnalysisError::Input(
             "the recording is shorter than 0.1 s".into(),
         ));
     }
-    let f = features::compute(&mono, rate);
+    let f = features::compute_interleaved(samples, channels, rate);
     let mut warnings = Vec::new();
 
     // 2. Coarse alignment.
