@@ -881,6 +881,12 @@ fn decide(
         claimed: [bool; 3],
     }
     let mut ev: Vec<Option<Ev>> = (0..n).map(|_| None).collect();
+    // The long-window spectra of every chord onset, in parallel up front.
+    let onsets: Vec<usize> = chords
+        .iter()
+        .map(|c| f.frame_at(eval_t[c[c.len() / 2]]).max(0) as usize)
+        .collect();
+    pf.preload(&onsets);
     let mut chord_max = Vec::with_capacity(chords.len());
     let mut chord_frames = Vec::with_capacity(chords.len());
     let mut chord_time = Vec::with_capacity(chords.len());
@@ -1184,6 +1190,7 @@ fn find_extra_nnls(
     }
     frames.extend(extra_frames);
     frames.sort_unstable();
+    pf.preload(&frames);
     // What sounds where: (time, pitch) of every expected and every decided note.
     let mut known: Vec<(f64, u8)> = Vec::new();
     for (i, n) in notes.iter().enumerate() {
