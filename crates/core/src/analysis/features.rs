@@ -633,3 +633,122 @@ impl Features {
         &self.hi.ranges[pi * HARMONICS..(pi + 1) * HARMONICS]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noise(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 8) as f32 / (1u32 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    /// The decimation as first written: one output at a time, a plain dot product over the
+    /// zero-padded signal (the reference the polyphase version must equal bit for bit).
+    fn decimate_reference(x: &[f32], rate: u32) -> Vec<f32> {
+        let d = ((rate as f64 / TARGET_RATE).round() as usize).max(1);
+        if d == 1 {
+            return x.to_vec();
+        }
+        let half = 8 * d;
+        let fc = 0.45 / d as f64;
+        let taps: Vec<f32> = (0..=2 * half)
+            .map(|i| {
+                let n = i as f64 - half as f64;
+                let sinc = if n == 0.0 {
+                    2.0 * fc
+                } else {
+                    (std::f64::consts::TAU * fc * n).sin() / (std::f64::consts::PI * n)
+                };
+                let w = 0.5 + 0.5 * (std::f64::consts::PI * n / (half as f64 + 1.0)).cos();
+                (sinc * w) as f32
+            })
+            .collect();
+        let sum: f32 = taps.iter().sum();
+        let taps: Vec<f32> = taps.iter().map(|t| t / sum).collect();
+        let mut padded = vec![0.0f32; x.len() + 2 * half + d];
+        padded[half..half + x.len()].copy_from_slice(x);
+        (0..x.len().div_ceil(d))
+            .map(|o| {
+                let s = &padded[o * d..o * d + taps.len()];
+                s.iter().zip(&taps).map(|(a, b)| a * b).sum()
+            })
+            .collect()
+    }
+
+    fn bits(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    #[test]
+    fn polyphase_decimation_equals_the_plain_dot_product() {
+        // Lengths around the block size and shorter than the filter; factors 1, 2, 4; a
+        // silent stretch (zero signs matter to bit equality).
+        for (n, rate) in [
+            (10_000, 44_100),
+            (BLOCK * 4 + 7, 44_100),
+            (5, 44_100),
+            (9_001, 88_200),
+            (3_000, 48_000),
+            (1_000, 22_050),
+        ] {
+            let mut x = noise(n, n as u32);
+            x[n / 3..n / 2].iter_mut().for_each(|v| *v = 0.0);
+            let (y, sr) = decimate(&x, rate);
+            assert_eq!(
+                bits(&y),
+                bits(&decimate_reference(&x, rate)),
+                "{n} at {rate}"
+            );
+            let d = ((rate as f64 / TARGET_RATE).round() as usize).max(1);
+            assert_eq!(sr, rate as f64 / d as f64);
+        }
+    }
+
+    #[test]
+    fn interleaved_decimation_equals_mono_then_decimate() {
+        for (ch, n, rate) in [(2, 20_000, 44_100), (3, 7_001, 48_000), (2, 999, 22_050)] {
+            let x = noise(ch * n + 1, 7); // a trailing partial frame is dropped, as by `mono`
+            let (a, ra) = decimate_interleaved(&x, ch, rate);
+            let (b, rb) = decimate(&mono(&x, ch), rate);
+            assert_eq!(bits(&a), bits(&b), "{ch} channels at {rate}");
+            assert_eq!(ra, rb);
+        }
+    }
+
+    #[test]
+    fn salience_table_equals_salience() {
+        let bins = (7200.0 * N_FFT as f64 / TARGET_RATE) as usize + 4;
+        let ranges = harmonic_ranges(TARGET_RATE, N_FFT, bins);
+        let table = SalienceTable::new(&ranges, bins);
+        let mut st = vec![0.0; table.levels * bins];
+        for seed in 0..4 {
+            let spec: Vec<f32> = noise(bins, seed).iter().map(|v| v.max(0.0)).collect();
+            let (mut a, mut b) = (vec![0.0; N_PITCH], vec![0.0; N_PITCH]);
+            table.apply(&spec, &mut st, &mut a);
+            salience(&spec, &ranges, &mut b);
+            assert_eq!(bits(&a), bits(&b));
+            assert!(a.iter().any(|&v| v > 0.5), "a salience that can fail");
+        }
+    }
+
+    #[test]
+    fn superflux_equals_the_per_bin_formula() {
+        for n in [1, 2, 3, 10, 672] {
+            let (cur, prev) = (noise(n, 1), noise(n, 2));
+            let mut fl = vec![0.0; n];
+            superflux(&cur, &prev, &mut fl);
+            for b in 0..n {
+                let r = prev[b.saturating_sub(1)]
+                    .max(prev[b])
+                    .max(prev[(b + 1).min(n - 1)]);
+                assert_eq!(fl[b].to_bits(), (cur[b] - r).max(0.0).to_bits(), "{n} {b}");
+            }
+        }
+    }
+}
