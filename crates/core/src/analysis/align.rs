@@ -90,15 +90,15 @@ impl RowCosts<'_> {
                 rt[k * mp + j0..k * mp + j0 + LANES].try_into().unwrap()
             };
             let mut ab = [0.0f32; LANES];
-            for k in 0..12 {
+            for (k, &ak) in a[..12].iter().enumerate() {
                 for (x, &b) in ab.iter_mut().zip(col(k)) {
-                    *x += a[k] * b;
+                    *x += ak * b;
                 }
             }
             let mut d = [0.0f32; LANES];
-            for k in 12..24 {
+            for (k, &ak) in a.iter().enumerate().skip(12) {
                 for (x, &b) in d.iter_mut().zip(col(k)) {
-                    *x += (a[k] - b) * (a[k] - b);
+                    *x += (ak - b) * (ak - b);
                 }
             }
             let nb = &self.rn[j0..j0 + LANES];
