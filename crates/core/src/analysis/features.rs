@@ -275,7 +275,8 @@ fn superflux(cur: &[f32], prev: &[f32], fl: &mut [f32]) {
 
 /// [`salience`] by a sparse max table: level `l` holds the max of `2^l` bins from each bin,
 /// so the max over any harmonic range is the max of two table entries. Max is exact, and the
-/// weighted sum keeps the order of [`salience`]: the same values bit for bit.
+/// weighted sum keeps the order of [`salience`]: the same values bit for bit for spectra >= 0
+/// (the positive flux; `salience` starts its max at 0).
 struct SalienceTable {
     levels: usize,
     bins: usize,
