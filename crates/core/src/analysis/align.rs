@@ -35,8 +35,8 @@ impl Seq {
 
 /// Distance of two normalised frames, 0..1: half chroma (cosine distance; two quiet frames
 /// are close, quiet against sound is far) and half onset (Euclidean, so "no onset" matches
-/// "no onset").
-#[inline]
+/// "no onset"). The reference for [`RowCosts::fill`], which computes the same values.
+#[cfg(test)]
 fn frame_dist(a: &[f32; 24], b: &[f32; 24]) -> f32 {
     const QUIET: f32 = 0.05;
     let (mut ab, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
@@ -58,6 +58,62 @@ fn frame_dist(a: &[f32; 24], b: &[f32; 24]) -> f32 {
     0.5 * chroma + 0.5 * (d.sqrt() * 0.5).min(1.0)
 }
 
+/// Frames per lane group in [`dtw_map`].
+const LANES: usize = 8;
+
+/// Chroma norm of a frame, as [`frame_dist`] computes it.
+#[inline]
+fn chroma_norm(a: &[f32; 24]) -> f32 {
+    let mut aa = 0.0f32;
+    for v in &a[..12] {
+        aa += v * v;
+    }
+    aa.sqrt()
+}
+
+/// Recording frames transposed (feature-major `rt`, `mp` per feature) with their chroma norms.
+struct RowCosts<'a> {
+    rt: &'a [f32],
+    rn: &'a [f32],
+    mp: usize,
+}
+
+impl RowCosts<'_> {
+    /// `frame_dist(a, rec[j])` for every recording frame `j` into `crow` (`mp` values).
+    fn fill(&self, a: &[f32; 24], crow: &mut [f32]) {
+        const QUIET: f32 = 0.05;
+        let (rt, mp) = (self.rt, self.mp);
+        let na = chroma_norm(a);
+        for (g, out) in crow.chunks_exact_mut(LANES).enumerate() {
+            let j0 = g * LANES;
+            let col = |k: usize| -> &[f32; LANES] {
+                rt[k * mp + j0..k * mp + j0 + LANES].try_into().unwrap()
+            };
+            let mut ab = [0.0f32; LANES];
+            for (k, &ak) in a[..12].iter().enumerate() {
+                for (x, &b) in ab.iter_mut().zip(col(k)) {
+                    *x += ak * b;
+                }
+            }
+            let mut d = [0.0f32; LANES];
+            for (k, &ak) in a.iter().enumerate().skip(12) {
+                for (x, &b) in d.iter_mut().zip(col(k)) {
+                    *x += (ak - b) * (ak - b);
+                }
+            }
+            let nb = &self.rn[j0..j0 + LANES];
+            for l in 0..LANES {
+                let chroma = match (na > QUIET, nb[l] > QUIET) {
+                    (true, true) => 1.0 - ab[l] / (na * nb[l]),
+                    (false, false) => 0.0,
+                    _ => 1.0,
+                };
+                out[l] = 0.5 * chroma + 0.5 * (d[l].sqrt() * 0.5).min(1.0);
+            }
+        }
+    }
+}
+
 /// Subsequence DTW: the whole score (`score`, rows) is matched against a free stretch of the
 /// recording (`rec`, columns), steps (1,1), (1,0), (0,1). Returns for each score frame the mean
 /// recording frame it was matched to.
@@ -67,20 +123,39 @@ pub fn dtw_map(score: &Seq, rec: &Seq) -> Vec<f64> {
         return vec![0.0; n];
     }
     let (sf, rf) = (score.normalised(), rec.normalised());
-    let cost = |i: usize, j: usize| -> f32 { frame_dist(&sf[i], &rf[j]) };
+    // Recording frames transposed (feature-major, padded to whole lane groups) with their
+    // chroma norms, so a row of costs is computed LANES frames at a time; each lane does the
+    // arithmetic of `frame_dist` in its order, so the costs are the same bit for bit.
+    let mp = m.div_ceil(LANES) * LANES;
+    let mut rt = vec![0.0f32; 24 * mp];
+    for (j, f) in rf.iter().enumerate() {
+        for (k, &v) in f.iter().enumerate() {
+            rt[k * mp + j] = v;
+        }
+    }
+    let mut rn = vec![0.0f32; mp];
+    for (j, f) in rf.iter().enumerate() {
+        rn[j] = chroma_norm(f);
+    }
+    let mut crow = vec![0.0f32; mp];
     // Back pointers: 0 diagonal, 1 from the row above (score advances), 2 from the left.
     let mut back = vec![0u8; n * m];
     let mut prev = vec![0.0f32; m];
     let mut cur = vec![0.0f32; m];
-    for (j, p) in prev.iter_mut().enumerate() {
-        *p = cost(0, j); // free start anywhere in the recording
-    }
+    let rows = RowCosts {
+        rt: &rt,
+        rn: &rn,
+        mp,
+    };
+    rows.fill(&sf[0], &mut crow);
+    prev.copy_from_slice(&crow[..m]); // free start anywhere in the recording
     for i in 1..n {
+        rows.fill(&sf[i], &mut crow);
         let row = &mut back[i * m..(i + 1) * m];
-        cur[0] = prev[0] + cost(i, 0);
+        cur[0] = prev[0] + crow[0];
         row[0] = 1;
         for j in 1..m {
-            let c = cost(i, j);
+            let c = crow[j];
             let (d, u, l) = (prev[j - 1], prev[j], cur[j - 1]);
             let (best, dir) = if d <= u && d <= l {
                 (d, 0)
@@ -149,8 +224,9 @@ fn median(v: &mut [f64]) -> f64 {
     if v.is_empty() {
         return 0.0;
     }
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
+    // Selection, not a full sort: the same element (total order), in linear time.
+    let k = v.len() / 2;
+    *v.select_nth_unstable_by(k, |a, b| a.total_cmp(b)).1
 }
 
 /// Robust line fit: least squares, then repeatedly dropping points further than
@@ -215,6 +291,47 @@ mod tests {
         let (a, b, keep) = robust_line(&pts, 0.03);
         assert!((a - 1.1).abs() < 1e-9 && (b - 1.5).abs() < 1e-9, "{a} {b}");
         assert_eq!(keep.iter().filter(|k| !**k).count(), 11);
+    }
+
+    #[test]
+    fn row_costs_equal_frame_dist_bit_for_bit() {
+        // Pseudo-random frames, some quiet (chroma norm under the threshold), 13 recording
+        // frames (not a whole lane group).
+        let mut seed = 12345u32;
+        let mut rnd = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32
+        };
+        let mut frame = |scale: f32| {
+            let mut f = [0.0f32; 24];
+            f.iter_mut().for_each(|v| *v = scale * rnd());
+            f
+        };
+        let rec: Vec<[f32; 24]> = (0..13)
+            .map(|j| frame(if j % 4 == 0 { 0.01 } else { 1.0 }))
+            .collect();
+        let mp = 16;
+        let mut rt = vec![0.0f32; 24 * mp];
+        let mut rn = vec![0.0f32; mp];
+        for (j, f) in rec.iter().enumerate() {
+            for k in 0..24 {
+                rt[k * mp + j] = f[k];
+            }
+            rn[j] = chroma_norm(f);
+        }
+        let rows = RowCosts {
+            rt: &rt,
+            rn: &rn,
+            mp,
+        };
+        let mut crow = vec![0.0f32; mp];
+        for i in 0..6 {
+            let a = frame(if i == 0 { 0.01 } else { 2.0 });
+            rows.fill(&a, &mut crow);
+            for (j, b) in rec.iter().enumerate() {
+                assert_eq!(crow[j].to_bits(), frame_dist(&a, b).to_bits(), "{i} {j}");
+            }
+        }
     }
 
     #[test]

@@ -326,14 +326,15 @@ pub fn analyze(
             song.path.display()
         )));
     }
-    let mono = features::mono(samples, channels);
-    let recording_seconds = mono.len() as f64 / rate as f64;
-    if mono.len() < rate as usize / 10 {
+    // Frames of the mono mix (mixed on the fly by the features).
+    let mono_len = samples.len() / channels.max(1);
+    let recording_seconds = mono_len as f64 / rate as f64;
+    if mono_len < rate as usize / 10 {
         return Err(AnalysisError::Input(
             "the recording is shorter than 0.1 s".into(),
         ));
     }
-    let f = features::compute(&mono, rate);
+    let f = features::compute_interleaved(samples, channels, rate);
     let mut warnings = Vec::new();
 
     // 2. Coarse alignment.
@@ -902,6 +903,12 @@ fn decide(
         claimed: [bool; 3],
     }
     let mut ev: Vec<Option<Ev>> = (0..n).map(|_| None).collect();
+    // The long-window spectra of every chord onset, in parallel up front.
+    let onsets: Vec<usize> = chords
+        .iter()
+        .map(|c| f.frame_at(eval_t[c[c.len() / 2]]).max(0) as usize)
+        .collect();
+    pf.preload(&onsets);
     let mut chord_max = Vec::with_capacity(chords.len());
     let mut chord_frames = Vec::with_capacity(chords.len());
     let mut chord_time = Vec::with_capacity(chords.len());
@@ -1209,6 +1216,7 @@ fn find_extra_nnls(
     }
     frames.extend(extra_frames);
     frames.sort_unstable();
+    pf.preload(&frames);
     // What sounds where: (time, pitch) of every expected and every decided note.
     let mut known: Vec<(f64, u8)> = Vec::new();
     for (i, n) in notes.iter().enumerate() {

@@ -111,30 +111,44 @@ impl<'a> PitchFit<'a> {
             self.l.copy_from_slice(c);
             return;
         }
-        let (f, hi) = (self.f, &self.f.hi);
-        let s = (t * f.hop) as isize;
-        let after = (GAP_AFTER * f.rate) as isize;
-        let before = (GAP_BEFORE * f.rate) as isize;
-        hi.magnitude(&f.signal, s + after, false, &mut self.scratch, &mut self.a);
-        hi.magnitude(
-            &f.signal,
-            s - before - (N_HI / 2) as isize,
-            true,
-            &mut self.scratch,
-            &mut self.b,
+        new_energy(
+            self.f,
+            &self.pool,
+            t,
+            (&mut self.scratch, &mut self.a, &mut self.b),
+            &mut self.l,
         );
-        let n = self.a.len();
-        for (j, &(lo, hb)) in self.pool.iter().enumerate() {
-            let mut m = 0.0f32;
-            for k in lo..=hb {
-                let r = self.b[k.saturating_sub(1)]
-                    .max(self.b[k])
-                    .max(self.b[(k + 1).min(n - 1)]);
-                m = m.max(self.a[k] - r);
-            }
-            self.l[j] = m.max(0.0).sqrt();
-        }
         self.cache.insert(t, self.l.clone());
+    }
+
+    /// Computes the new energy at the frames not cached yet, in parallel (the `parallel`
+    /// feature), so that their [`load`](Self::load)s are recalls. The same values as `load`.
+    pub fn preload(&mut self, frames: &[usize]) {
+        let mut todo: Vec<usize> = frames
+            .iter()
+            .copied()
+            .filter(|t| !self.cache.contains_key(t))
+            .collect();
+        todo.sort_unstable();
+        todo.dedup();
+        let (f, pool, n_ax) = (self.f, &self.pool, self.l.len());
+        let work = || (f.hi.scratch(), vec![0.0; f.hi.bins], vec![0.0; f.hi.bins]);
+        let one = |w: &mut (HiScratch, Vec<f32>, Vec<f32>), t: usize| {
+            let mut l = vec![0.0; n_ax];
+            new_energy(f, pool, t, (&mut w.0, &mut w.1, &mut w.2), &mut l);
+            (t, l)
+        };
+        #[cfg(feature = "parallel")]
+        let got: Vec<(usize, Vec<f32>)> = {
+            use rayon::prelude::*;
+            todo.par_iter().map_init(work, |w, &t| one(w, t)).collect()
+        };
+        #[cfg(not(feature = "parallel"))]
+        let got: Vec<(usize, Vec<f32>)> = {
+            let mut w = work();
+            todo.iter().map(|&t| one(&mut w, t)).collect()
+        };
+        self.cache.extend(got);
     }
 
     /// Level change (dB) at the onset frame `t` at the harmonics of `p` that no pitch of
@@ -237,5 +251,36 @@ impl<'a> PitchFit<'a> {
             let den = self.recon.iter().sum::<f32>() * flat;
             a_flat *= flat_num / (den + 1e-9);
         }
+    }
+}
+
+/// New energy at frame `t` on the log-frequency axis (see the module docs) into `l`.
+fn new_energy(
+    f: &Features,
+    pool: &[(usize, usize)],
+    t: usize,
+    (scratch, a, b): (&mut HiScratch, &mut [f32], &mut [f32]),
+    l: &mut [f32],
+) {
+    let hi = &f.hi;
+    let s = (t * f.hop) as isize;
+    let after = (GAP_AFTER * f.rate) as isize;
+    let before = (GAP_BEFORE * f.rate) as isize;
+    hi.magnitude(&f.signal, s + after, false, scratch, a);
+    hi.magnitude(
+        &f.signal,
+        s - before - (N_HI / 2) as isize,
+        true,
+        scratch,
+        b,
+    );
+    let n = a.len();
+    for (j, &(lo, hb)) in pool.iter().enumerate() {
+        let mut m = 0.0f32;
+        for k in lo..=hb {
+            let r = b[k.saturating_sub(1)].max(b[k]).max(b[(k + 1).min(n - 1)]);
+            m = m.max(a[k] - r);
+        }
+        l[j] = m.max(0.0).sqrt();
     }
 }
