@@ -582,7 +582,19 @@ const SEEDS: [u64; 4] = [1234, 1235, 7, 42];
 #[ignore = "harness: prints figures, asserts nothing"]
 fn harness() {
     let sf = tim();
-    for (name, secs) in PIECES {
+    // HARNESS_PIECES=file.mid:secs,... runs other corpus pieces instead.
+    let pieces: Vec<(String, f64)> = std::env::var("HARNESS_PIECES")
+        .ok()
+        .map(|v| {
+            v.split(',')
+                .filter_map(|x| {
+                    let (n, s) = x.split_once(':')?;
+                    Some((n.trim().to_string(), s.trim().parse().ok()?))
+                })
+                .collect()
+        })
+        .unwrap_or_else(|| PIECES.iter().map(|&(n, s)| (n.to_string(), s)).collect());
+    for (name, secs) in pieces.iter().map(|(n, s)| (n.as_str(), *s)) {
         if let Some(only) = std::env::var_os("HARNESS_PIECE")
             && !name.contains(&*only.to_string_lossy())
         {
