@@ -114,6 +114,9 @@ impl RowCosts<'_> {
     }
 }
 
+/// Extra cost share of a (1,0) or (0,1) step.
+const STAY: f32 = 0.5;
+
 /// Subsequence DTW: the whole score (`score`, rows) is matched against a free stretch of the
 /// recording (`rec`, columns), steps (1,1), (1,0), (0,1). Returns for each score frame the mean
 /// recording frame it was matched to.
@@ -156,7 +159,9 @@ pub fn dtw_map(score: &Seq, rec: &Seq) -> Vec<f64> {
         row[0] = 1;
         for j in 1..m {
             let c = crow[j];
-            let (d, u, l) = (prev[j - 1], prev[j], cur[j - 1]);
+            // Staying on one recording frame (or score frame) costs more than moving on both:
+            // without it a path may squeeze the score into a repeated passage.
+            let (d, u, l) = (prev[j - 1], prev[j] + STAY * c, cur[j - 1] + STAY * c);
             let (best, dir) = if d <= u && d <= l {
                 (d, 0)
             } else if u <= l {
