@@ -617,7 +617,18 @@ fn harness() {
                 );
             }
             for x in &r.extra_notes {
-                eprintln!("exact extra {} at {:.2}", x.pitch, x.played_time);
+                let near: Vec<String> = notes
+                    .iter()
+                    .filter(|m| {
+                        (m.start - x.played_time).abs() < 0.2
+                            || (m.start < x.played_time && m.end > x.played_time)
+                    })
+                    .map(|m| format!("{}@{:.2}-{:.2}", m.pitch, m.start, m.end))
+                    .collect();
+                eprintln!(
+                    "exact extra {} at {:.2}: score {near:?}",
+                    x.pitch, x.played_time
+                );
             }
         }
         eprintln!(

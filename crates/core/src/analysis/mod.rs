@@ -397,7 +397,8 @@ pub fn analyze(
         .map(|n| n.pitch)
         .max()
         .unwrap_or(features::PITCH_HI);
-    let range = lo.saturating_sub(12).max(features::PITCH_LO)..=(hi + 12).min(features::PITCH_HI);
+    let range =
+        lo.saturating_sub(12).max(pitchfit::FIT_PITCH_LO)..=(hi + 12).min(features::PITCH_HI);
     let scan = find_extra_nnls(&f, &mut pf, &notes, &centers, &decided, strength, range);
     let mut pass2 = decided.outcomes.clone();
     for &(i, pitch, peak) in &scan.retimed {
@@ -800,6 +801,8 @@ const ORPHAN_CLEAR: f64 = 0.05;
 const ORPHAN_FLUX: f32 = 0.1;
 /// An orphan onset this soon (s) after a sounding note's decided onset is that note's own.
 const RETIME_GAP: f64 = 0.15;
+/// An extra note needs a free low harmonic with this share of its strongest new energy.
+const OWN_SHARE: f32 = 0.3;
 /// A wrong pitch lies at most this far (s) from the note's predicted time.
 const WRONG_OFF: f64 = 0.1;
 
@@ -1229,6 +1232,7 @@ fn find_extra_nnls(
     let thr = EXTRA_REL * decided.typical;
     let mut out: Vec<(f64, u8)> = Vec::new();
     let mut act = Vec::new();
+    let mut partners: Vec<u8> = Vec::new();
     let mut cands: Vec<u8> = Vec::new();
     // Frames still to fit; an onset found later in a long window is fitted at its own frame.
     let mut queue: std::collections::BTreeSet<usize> = frames.into_iter().collect();
@@ -1277,6 +1281,17 @@ fn find_extra_nnls(
                     || (d.abs() == 1 && ae >= 2.0 * ax)
             });
             if explained {
+                continue;
+            }
+            // Its own energy: a free low harmonic (not a partial of the notes struck here).
+            partners.clear();
+            partners.extend(near.iter().copied());
+            partners.extend(
+                out.iter()
+                    .filter(|&&(tt, _)| (tt - t).abs() <= NUISANCE_AFTER)
+                    .map(|&(_, p)| p),
+            );
+            if !pf.own_evidence(x, &partners, OWN_SHARE) {
                 continue;
             }
             // Its onset: the strongest short-window flux peak of its pitch from just before

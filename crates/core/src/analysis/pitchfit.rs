@@ -15,6 +15,9 @@ use super::features::{self, Features, HiScratch, N_HI};
 
 /// Lowest pitch of the log-frequency axis (A1, 55 Hz).
 const AX_LO: f64 = 33.0;
+/// Lowest pitch whose fundamental the fit sees (on the axis, with its +-1 bin spread): lower
+/// keys are only their harmonics, which belong to other notes as well.
+pub const FIT_PITCH_LO: u8 = AX_LO as u8 + 1;
 /// Axis bins per semitone.
 const BPS: f64 = 3.0;
 /// Highest frequency used, Hz.
@@ -198,6 +201,40 @@ impl<'a> PitchFit<'a> {
         }
         db.sort_by(|a, b| a.total_cmp(b));
         Some(db[db.len() / 2])
+    }
+
+    /// Whether the loaded new energy shows `p` by itself: one of its first four harmonics that
+    /// no partial (up to the 16th) of `partners` comes near (half a semitone, at least two
+    /// long-window bins) holds at
+    /// least `share` of the strongest new energy at `p`'s harmonics. A pitch whose every low
+    /// harmonic is another note's partial (a subharmonic of a struck chord) does not.
+    pub fn own_evidence(&self, p: u8, partners: &[u8], share: f32) -> bool {
+        let f0 = features::pitch_hz(p as f64);
+        let at = |h: usize| -> f32 {
+            let hf = h as f64;
+            let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
+            if fh > F_MAX {
+                return 0.0;
+            }
+            let x = ((12.0 * (fh / 440.0).log2() + 69.0 - AX_LO) * BPS).round() as isize;
+            (x - 1..=x + 1)
+                .filter(|&j| j >= 0 && (j as usize) < self.l.len())
+                .map(|j| self.l[j as usize])
+                .fold(0.0f32, f32::max)
+        };
+        let top = (1..=8).map(at).fold(0.0f32, f32::max);
+        if top <= 0.0 {
+            return false;
+        }
+        (1..=4).any(|h| {
+            let fh = f0 * h as f64;
+            let shared = partners.iter().any(|&e| {
+                let fe = features::pitch_hz(e as f64);
+                // Half a semitone, or two long-window bins where that is wider (low notes).
+                (1..=16).any(|k| (fh - fe * k as f64).abs() < (0.03 * fh).max(2.0 * self.f.hi.df))
+            });
+            !shared && at(h) >= share * top
+        })
     }
 
     fn template(&self, p: u8) -> &[(u16, f32)] {
