@@ -602,24 +602,35 @@ fn harness() {
         }
         let (notes, progs) = load(name, secs);
         let ex = song(&notes, &progs, None);
-        let r = run(&render(&ex, &sf), &ex);
-        if std::env::var_os("HARNESS_VERBOSE").is_some() {
+        // HARNESS_VERBOSE: every miss and extra with the score around it.
+        let verbose = |label: &str, r: &AnalysisReport| {
+            if std::env::var_os("HARNESS_VERBOSE").is_none() {
+                return;
+            }
             let exp = expected_notes(&ex);
-            for m in &r.missed_notes {
-                let prev: Vec<String> = exp
-                    .iter()
-                    .filter(|e| (e.start - m.expected_time).abs() < 0.4)
+            let near = |t: f64| -> Vec<String> {
+                exp.iter()
+                    .filter(|e| (e.start - t).abs() < 0.4)
                     .map(|e| format!("{}@{:.2}-{:.2}", e.pitch, e.start, e.end))
-                    .collect();
+                    .collect()
+            };
+            for m in &r.missed_notes {
+                let prev = near(m.expected_time);
                 eprintln!(
-                    "exact missed {} at {:.2}: {prev:?}",
-                    m.pitch, m.expected_time
+                    "{label} missed {} at {:.2} (rec {:.2}): {prev:?}",
+                    m.pitch, m.expected_time, m.aligned_expected_time
                 );
             }
             for x in &r.extra_notes {
-                eprintln!("exact extra {} at {:.2}", x.pitch, x.played_time);
+                let prev = near(x.score_time);
+                eprintln!(
+                    "{label} extra {} at {:.2} (score {:.2}): {prev:?}",
+                    x.pitch, x.played_time, x.score_time
+                );
             }
-        }
+        };
+        let r = run(&render(&ex, &sf), &ex);
+        verbose("exact", &r);
         eprintln!(
             "HARNESS {name} exact: pitch {:.4} missed {} extra {} wrong {}",
             r.pitch_accuracy,
@@ -628,6 +639,7 @@ fn harness() {
             r.wrong_pitch_notes.len()
         );
         let r = run(&student_render(&notes, &progs), &ex);
+        verbose("student", &r);
         eprintln!(
             "HARNESS {name} student (other SoundFont, 0.9x, 1.5 s, 20 dB): pitch {:.4} rhythm {:.4} missed {} extra {} wrong {}",
             r.pitch_accuracy,

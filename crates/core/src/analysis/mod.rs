@@ -1137,6 +1137,38 @@ fn decide(
             }
             None => Outcome::Missed,
         };
+        if let Some(r) = std::env::var_os("ANALYSIS_DEBUG") {
+            let r = r.to_string_lossy().to_string();
+            let (lo, hi) = r.split_once('-').unwrap();
+            let (lo, hi): (f64, f64) = (lo.parse().unwrap(), hi.parse().unwrap());
+            if centers[i] >= lo && centers[i] <= hi {
+                let mem: Vec<u8> = chords[e.chord].iter().map(|&j| notes[j].pitch).collect();
+                let others: Vec<u8> = notes_near(&sorted, tc, RISE_BEFORE, RISE_AFTER)
+                    .filter(|&j| j != i && notes[j].pitch != p)
+                    .map(|j| notes[j].pitch)
+                    .collect();
+                let rdb = pf.rise_db(f.frame_at(tc).max(0) as usize, p, &others);
+                eprintln!("DBG rise {rdb:?} others {others:?}");
+                eprintln!(
+                    "DBG note {i} p {p} c {:.3} eval {:.3} tc {:.3} chord {mem:?} a0 {:?} a {:?} thr {:.4} cmax {:.4} typ {:.4} borrowed {borrowed} restrike {} covered {} samekey {} follow {} out {:?} v {:?} -> {:?}",
+                    centers[i],
+                    eval_t[i],
+                    tc,
+                    e.a,
+                    a,
+                    thr,
+                    chord_max[e.chord],
+                    typical,
+                    restrike(i),
+                    covered(i, &chords[e.chord]),
+                    same_key(i),
+                    follow(tc),
+                    out[i],
+                    v,
+                    outcomes[i]
+                );
+            }
+        }
     }
     // One onset, one note: a wrong pitch that another note also played there (at its written
     // pitch, or predicted nearer) belongs to that note.

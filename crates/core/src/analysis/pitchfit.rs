@@ -25,6 +25,9 @@ const MAX_H: usize = 12;
 const INHARM: f64 = 5e-5;
 /// NNLS iterations.
 const ITER: usize = 60;
+/// The rise test ignores a harmonic whose level (either side) is below this share of the
+/// loudest harmonic measured (-40 dB).
+const RISE_FLOOR: f32 = 0.01;
 /// `A` starts this long after the onset; `B` ends this long before it (seconds).
 const GAP_AFTER: f64 = 0.01;
 const GAP_BEFORE: f64 = 0.005;
@@ -152,9 +155,10 @@ impl<'a> PitchFit<'a> {
     }
 
     /// Level change (dB) at the onset frame `t` at the harmonics of `p` that no pitch of
-    /// `others` (notes struck there) shares: the median over those harmonics of the peak
+    /// `others` (notes struck there) shares (none when `p` is a harmonic of one of them): the median over those harmonics of the peak
     /// amplitude in the short window just after the onset over the one just before. A struck
-    /// key rises; a held or released one only decays. `None` when no harmonic is free.
+    /// key rises; a held or released one only decays. Harmonics nearly silent on both sides
+    /// are left out. `None` when no harmonic is free (or none sounds).
     pub fn rise_db(&mut self, t: usize, p: u8, others: &[u8]) -> Option<f32> {
         let (f, hi) = (self.f, &self.f.hi);
         let s = (t * f.hop) as isize;
@@ -169,16 +173,19 @@ impl<'a> PitchFit<'a> {
             &mut self.b,
         );
         let f0 = features::pitch_hz(p as f64);
-        let mut db: Vec<f32> = Vec::with_capacity(8);
+        let mut levels: Vec<(f32, f32)> = Vec::with_capacity(8);
         for h in 1..=8 {
             let hf = h as f64;
             let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
             if fh > F_MAX {
                 break;
             }
+            // A note a harmonic above another (octave, twelfth, ...) shares every harmonic
+            // with it, however high.
             let shared = others.iter().any(|&o| {
                 let fo = features::pitch_hz(o as f64);
-                (1..=12).any(|k| (12.0 * (fh / (fo * k as f64)).log2()).abs() < 0.6)
+                super::HARMONIC_STEPS[1..].contains(&(p as i32 - o as i32))
+                    || (1..=12).any(|k| (12.0 * (fh / (fo * k as f64)).log2()).abs() < 0.6)
             });
             if shared {
                 continue;
@@ -191,8 +198,22 @@ impl<'a> PitchFit<'a> {
             }
             let pa = self.a[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
             let pb = self.b[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
-            db.push(20.0 * ((pa + 1e-5) / (pb + 1e-5)).log10());
+            levels.push((pa, pb));
+            if std::env::var_os("ANALYSIS_DEBUG").is_some() {
+                eprintln!(
+                    "DBG   h {h} fh {fh:.0} pa {pa:.6} pb {pb:.6} db {:.1}",
+                    20.0 * ((pa + 1e-9) / (pb + 1e-9)).log10()
+                );
+            }
         }
+        // A harmonic silent on both sides (far below the loudest one measured) tells nothing
+        // about a rise: its ratio is noise.
+        let loud = levels.iter().map(|l| l.0.max(l.1)).fold(0.0f32, f32::max);
+        let mut db: Vec<f32> = levels
+            .iter()
+            .filter(|l| l.0.max(l.1) >= RISE_FLOOR * loud)
+            .map(|&(pa, pb)| 20.0 * ((pa + 1e-9) / (pb + 1e-9)).log10())
+            .collect();
         if db.is_empty() {
             return None;
         }
