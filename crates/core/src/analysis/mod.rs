@@ -786,6 +786,8 @@ const SAME_KEY_FLUX: f32 = 0.08;
 const EXTRA_AWAY: f64 = 0.025;
 /// Extra notes: frames after the fitted onset frame searched for the note's own onset.
 const EXTRA_LOOKAHEAD: isize = 15;
+/// Extra notes: share of the activation its own harmonics (no sounding note's) must bear out.
+const OWN_SHARE: f32 = 0.5;
 /// Extra notes: activation relative to the typical note's.
 const EXTRA_REL: f32 = 0.35;
 /// Notes starting this long before / after an onset share its long windows: their pitches
@@ -1311,6 +1313,14 @@ fn find_extra_nnls(
             if explained {
                 continue;
             }
+            // Its own harmonics (those no sounding note reaches) must bear out its activation.
+            let own = pf.own_share(x, &near, ax);
+            if std::env::var_os("ANALYSIS_DEBUG").is_some() {
+                eprintln!("DBGO cand {x} at {t:.3} ax {ax:.4} own {own:?}");
+            }
+            if own.is_none_or(|s| s < OWN_SHARE) {
+                continue;
+            }
             // Its onset: the strongest short-window flux peak of its pitch from just before
             // this frame to the end of the long window (which also holds notes starting up to
             // 186 ms later; a weaker peak here is then another note's harmonics).
@@ -1335,6 +1345,18 @@ fn find_extra_nnls(
                 .any(|&(tt, pp)| pp == x && (pk.time - tt).abs() < 0.15)
             {
                 continue;
+            }
+            if std::env::var_os("ANALYSIS_DEBUG").is_some() {
+                let acts: Vec<String> = cands
+                    .iter()
+                    .zip(act.iter())
+                    .filter(|(_, a)| **a >= 0.05 * thr)
+                    .map(|(c, a)| format!("{c}:{:.4}", a))
+                    .collect();
+                eprintln!(
+                    "DBGX extra {x} at {:.3} fr {fr} t {t:.3} ax {ax:.4} thr {thr:.4} pk {:.3} near {near_t:?} acts {acts:?}",
+                    pk.time, pk.value
+                );
             }
             out.push((pk.time, x));
         }

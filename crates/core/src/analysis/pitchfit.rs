@@ -28,6 +28,8 @@ const ITER: usize = 60;
 /// The rise test ignores a harmonic whose level (either side) is below this share of the
 /// loudest harmonic measured (-40 dB).
 const RISE_FLOOR: f32 = 0.01;
+/// [`PitchFit::own_share`] needs this share of the template's energy in bins of its own.
+const OWN_MIN_NORM: f32 = 0.1;
 /// `A` starts this long after the onset; `B` ends this long before it (seconds).
 const GAP_AFTER: f64 = 0.01;
 const GAP_BEFORE: f64 = 0.005;
@@ -47,6 +49,10 @@ pub struct PitchFit<'a> {
     cache: HashMap<usize, Vec<f32>>,
     recon: Vec<f32>,
     num: Vec<f32>,
+    /// Flat (broadband) level of the last fit, per axis bin.
+    floor: f32,
+    /// Axis bins not near a harmonic of the pitches given to [`own_share`](Self::own_share).
+    free: Vec<bool>,
 }
 
 impl<'a> PitchFit<'a> {
@@ -105,6 +111,8 @@ impl<'a> PitchFit<'a> {
             cache: HashMap::new(),
             recon: vec![0.0; n_ax],
             num: Vec::new(),
+            floor: 0.0,
+            free: vec![true; n_ax],
         }
     }
 
@@ -221,6 +229,45 @@ impl<'a> PitchFit<'a> {
         Some(db[db.len() / 2])
     }
 
+    /// How much of the activation `ax` that the last fit gave `p` its own harmonics bear out:
+    /// over the template bins of `p` that no harmonic of `others` reaches (within 2/3 of a
+    /// semitone or 3 FFT bins, the resolution of the low notes), the new energy above the flat
+    /// floor projected on the template, over what activation `ax` puts there. A pitch whose
+    /// activation comes from other notes' partials (a subharmonic, a low note's unresolved
+    /// neighbour) has little there. `None` when `p` has almost no bins of its own.
+    pub fn own_share(&mut self, p: u8, others: &[u8], ax: f32) -> Option<f32> {
+        let hi = &self.f.hi;
+        let n_ax = self.l.len();
+        self.free.iter_mut().for_each(|x| *x = true);
+        for &o in others {
+            let fo = features::pitch_hz(o as f64);
+            for h in 1.. {
+                let hf = h as f64;
+                let fh = fo * hf * (1.0 + INHARM * hf * hf).sqrt();
+                if fh > F_MAX * 1.05 {
+                    break;
+                }
+                let tol = (fh * (2f64.powf(2.0 / 36.0) - 1.0)).max(3.0 * hi.df);
+                let lo = axis_pos(fh - tol).ceil().max(0.0) as usize;
+                let hb = axis_pos(fh + tol).floor();
+                if hb < 0.0 {
+                    continue;
+                }
+                for j in lo..=(hb as usize).min(n_ax - 1) {
+                    self.free[j] = false;
+                }
+            }
+        }
+        let (mut proj, mut norm) = (0.0f32, 0.0f32);
+        for &(j, w) in self.template(p) {
+            if self.free[j as usize] {
+                proj += w * (self.l[j as usize] - self.floor).max(0.0);
+                norm += w * w;
+            }
+        }
+        (norm >= OWN_MIN_NORM && ax > 0.0).then(|| proj / (ax * norm))
+    }
+
     fn template(&self, p: u8) -> &[(u16, f32)] {
         &self.tmpl[(p.clamp(features::PITCH_LO, features::PITCH_HI) - features::PITCH_LO) as usize]
     }
@@ -272,6 +319,7 @@ impl<'a> PitchFit<'a> {
             let den = self.recon.iter().sum::<f32>() * flat;
             a_flat *= flat_num / (den + 1e-9);
         }
+        self.floor = a_flat * flat;
     }
 }
 
@@ -304,4 +352,9 @@ fn new_energy(
         }
         l[j] = m.max(0.0).sqrt();
     }
+}
+
+/// Position of frequency `hz` on the log-frequency axis (fractional axis bin).
+fn axis_pos(hz: f64) -> f64 {
+    (12.0 * (hz.max(1.0) / 440.0).log2() + 69.0 - AX_LO) * BPS
 }
