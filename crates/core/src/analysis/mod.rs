@@ -29,8 +29,10 @@
 //!    onset, and two notes played at one pitch and time keep the better-placed one.
 //!    Extra notes: at every chord and every flux onset 25 ms or more from the chords, a fit
 //!    with all pitches of the range; a strong activation no sounding note explains (not its
-//!    pitch, not its harmonic, not a semitone leak) whose strongest flux peak in the long
-//!    window is at this onset (a later one is fitted at its own frame).
+//!    pitch, not its harmonic, not a semitone leak) whose own harmonics (those no sounding
+//!    note's harmonic reaches, at the resolution of the low notes) bear out half its
+//!    activation, and whose strongest flux peak in the long window is at this onset (a later
+//!    one is fitted at its own frame).
 //!    Orphan onsets: a broadband attack (15 % of the typical chord's or more) with no note
 //!    starting within 50 ms is a key struck again while it, or the note an octave or a twelfth
 //!    below, still sounds (the fits cannot see it: the window before holds the same
@@ -1139,38 +1141,6 @@ fn decide(
             }
             None => Outcome::Missed,
         };
-        if let Some(r) = std::env::var_os("ANALYSIS_DEBUG") {
-            let r = r.to_string_lossy().to_string();
-            let (lo, hi) = r.split_once('-').unwrap();
-            let (lo, hi): (f64, f64) = (lo.parse().unwrap(), hi.parse().unwrap());
-            if centers[i] >= lo && centers[i] <= hi {
-                let mem: Vec<u8> = chords[e.chord].iter().map(|&j| notes[j].pitch).collect();
-                let others: Vec<u8> = notes_near(&sorted, tc, RISE_BEFORE, RISE_AFTER)
-                    .filter(|&j| j != i && notes[j].pitch != p)
-                    .map(|j| notes[j].pitch)
-                    .collect();
-                let rdb = pf.rise_db(f.frame_at(tc).max(0) as usize, p, &others);
-                eprintln!("DBG rise {rdb:?} others {others:?}");
-                eprintln!(
-                    "DBG note {i} p {p} c {:.3} eval {:.3} tc {:.3} chord {mem:?} a0 {:?} a {:?} thr {:.4} cmax {:.4} typ {:.4} borrowed {borrowed} restrike {} covered {} samekey {} follow {} out {:?} v {:?} -> {:?}",
-                    centers[i],
-                    eval_t[i],
-                    tc,
-                    e.a,
-                    a,
-                    thr,
-                    chord_max[e.chord],
-                    typical,
-                    restrike(i),
-                    covered(i, &chords[e.chord]),
-                    same_key(i),
-                    follow(tc),
-                    out[i],
-                    v,
-                    outcomes[i]
-                );
-            }
-        }
     }
     // One onset, one note: a wrong pitch that another note also played there (at its written
     // pitch, or predicted nearer) belongs to that note.
@@ -1315,9 +1285,6 @@ fn find_extra_nnls(
             }
             // Its own harmonics (those no sounding note reaches) must bear out its activation.
             let own = pf.own_share(x, &near, ax);
-            if std::env::var_os("ANALYSIS_DEBUG").is_some() {
-                eprintln!("DBGO cand {x} at {t:.3} ax {ax:.4} own {own:?}");
-            }
             if own.is_none_or(|s| s < OWN_SHARE) {
                 continue;
             }
@@ -1345,18 +1312,6 @@ fn find_extra_nnls(
                 .any(|&(tt, pp)| pp == x && (pk.time - tt).abs() < 0.15)
             {
                 continue;
-            }
-            if std::env::var_os("ANALYSIS_DEBUG").is_some() {
-                let acts: Vec<String> = cands
-                    .iter()
-                    .zip(act.iter())
-                    .filter(|(_, a)| **a >= 0.05 * thr)
-                    .map(|(c, a)| format!("{c}:{:.4}", a))
-                    .collect();
-                eprintln!(
-                    "DBGX extra {x} at {:.3} fr {fr} t {t:.3} ax {ax:.4} thr {thr:.4} pk {:.3} near {near_t:?} acts {acts:?}",
-                    pk.time, pk.value
-                );
             }
             out.push((pk.time, x));
         }

@@ -207,12 +207,6 @@ impl<'a> PitchFit<'a> {
             let pa = self.a[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
             let pb = self.b[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
             levels.push((pa, pb));
-            if std::env::var_os("ANALYSIS_DEBUG").is_some() {
-                eprintln!(
-                    "DBG   h {h} fh {fh:.0} pa {pa:.6} pb {pb:.6} db {:.1}",
-                    20.0 * ((pa + 1e-9) / (pb + 1e-9)).log10()
-                );
-            }
         }
         // A harmonic silent on both sides (far below the loudest one measured) tells nothing
         // about a rise: its ratio is noise.
