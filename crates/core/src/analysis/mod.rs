@@ -29,8 +29,10 @@
 //!    onset, and two notes played at one pitch and time keep the better-placed one.
 //!    Extra notes: at every chord and every flux onset 25 ms or more from the chords, a fit
 //!    with all pitches of the range; a strong activation no sounding note explains (not its
-//!    pitch, not its harmonic, not a semitone leak) whose strongest flux peak in the long
-//!    window is at this onset (a later one is fitted at its own frame).
+//!    pitch, not its harmonic, not a semitone leak) whose own harmonics (those no sounding
+//!    note's harmonic reaches, at the resolution of the low notes) bear out half its
+//!    activation, and whose strongest flux peak in the long window is at this onset (a later
+//!    one is fitted at its own frame).
 //!    Orphan onsets: a broadband attack (15 % of the typical chord's or more) with no note
 //!    starting within 50 ms is a key struck again while it, or the note an octave or a twelfth
 //!    below, still sounds (the fits cannot see it: the window before holds the same
@@ -787,6 +789,8 @@ const SAME_KEY_FLUX: f32 = 0.08;
 const EXTRA_AWAY: f64 = 0.025;
 /// Extra notes: frames after the fitted onset frame searched for the note's own onset.
 const EXTRA_LOOKAHEAD: isize = 15;
+/// Extra notes: share of the activation its own harmonics (no sounding note's) must bear out.
+const OWN_SHARE: f32 = 0.5;
 /// Extra notes: activation relative to the typical note's.
 const EXTRA_REL: f32 = 0.35;
 /// Notes starting this long before / after an onset share its long windows: their pitches
@@ -802,7 +806,7 @@ const ORPHAN_FLUX: f32 = 0.1;
 /// An orphan onset this soon (s) after a sounding note's decided onset is that note's own.
 const RETIME_GAP: f64 = 0.15;
 /// An extra note needs a free low harmonic with this share of its strongest new energy.
-const OWN_SHARE: f32 = 0.3;
+const OWN_LOW_SHARE: f32 = 0.3;
 /// A wrong pitch lies at most this far (s) from the note's predicted time.
 const WRONG_OFF: f64 = 0.1;
 
@@ -1283,6 +1287,11 @@ fn find_extra_nnls(
             if explained {
                 continue;
             }
+            // Its own harmonics (those no sounding note reaches) must bear out its activation.
+            let own = pf.own_share(x, &near, ax);
+            if own.is_none_or(|s| s < OWN_SHARE) {
+                continue;
+            }
             // Its own energy: a free low harmonic (not a partial of the notes struck here).
             partners.clear();
             partners.extend(near.iter().copied());
@@ -1291,7 +1300,7 @@ fn find_extra_nnls(
                     .filter(|&&(tt, _)| (tt - t).abs() <= NUISANCE_AFTER)
                     .map(|&(_, p)| p),
             );
-            if !pf.own_evidence(x, &partners, OWN_SHARE) {
+            if !pf.own_evidence(x, &partners, OWN_LOW_SHARE) {
                 continue;
             }
             // Its onset: the strongest short-window flux peak of its pitch from just before

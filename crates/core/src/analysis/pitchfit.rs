@@ -28,6 +28,11 @@ const MAX_H: usize = 12;
 const INHARM: f64 = 5e-5;
 /// NNLS iterations.
 const ITER: usize = 60;
+/// The rise test ignores a harmonic whose level (either side) is below this share of the
+/// loudest harmonic measured (-40 dB).
+const RISE_FLOOR: f32 = 0.01;
+/// [`PitchFit::own_share`] needs this share of the template's energy in bins of its own.
+const OWN_MIN_NORM: f32 = 0.1;
 /// `A` starts this long after the onset; `B` ends this long before it (seconds).
 const GAP_AFTER: f64 = 0.01;
 const GAP_BEFORE: f64 = 0.005;
@@ -47,6 +52,10 @@ pub struct PitchFit<'a> {
     cache: HashMap<usize, Vec<f32>>,
     recon: Vec<f32>,
     num: Vec<f32>,
+    /// Flat (broadband) level of the last fit, per axis bin.
+    floor: f32,
+    /// Axis bins not near a harmonic of the pitches given to [`own_share`](Self::own_share).
+    free: Vec<bool>,
 }
 
 impl<'a> PitchFit<'a> {
@@ -105,6 +114,8 @@ impl<'a> PitchFit<'a> {
             cache: HashMap::new(),
             recon: vec![0.0; n_ax],
             num: Vec::new(),
+            floor: 0.0,
+            free: vec![true; n_ax],
         }
     }
 
@@ -155,9 +166,10 @@ impl<'a> PitchFit<'a> {
     }
 
     /// Level change (dB) at the onset frame `t` at the harmonics of `p` that no pitch of
-    /// `others` (notes struck there) shares: the median over those harmonics of the peak
+    /// `others` (notes struck there) shares (none when `p` is a harmonic of one of them): the median over those harmonics of the peak
     /// amplitude in the short window just after the onset over the one just before. A struck
-    /// key rises; a held or released one only decays. `None` when no harmonic is free.
+    /// key rises; a held or released one only decays. Harmonics nearly silent on both sides
+    /// are left out. `None` when no harmonic is free (or none sounds).
     pub fn rise_db(&mut self, t: usize, p: u8, others: &[u8]) -> Option<f32> {
         let (f, hi) = (self.f, &self.f.hi);
         let s = (t * f.hop) as isize;
@@ -172,16 +184,19 @@ impl<'a> PitchFit<'a> {
             &mut self.b,
         );
         let f0 = features::pitch_hz(p as f64);
-        let mut db: Vec<f32> = Vec::with_capacity(8);
+        let mut levels: Vec<(f32, f32)> = Vec::with_capacity(8);
         for h in 1..=8 {
             let hf = h as f64;
             let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
             if fh > F_MAX {
                 break;
             }
+            // A note a harmonic above another (octave, twelfth, ...) shares every harmonic
+            // with it, however high.
             let shared = others.iter().any(|&o| {
                 let fo = features::pitch_hz(o as f64);
-                (1..=12).any(|k| (12.0 * (fh / (fo * k as f64)).log2()).abs() < 0.6)
+                super::HARMONIC_STEPS[1..].contains(&(p as i32 - o as i32))
+                    || (1..=12).any(|k| (12.0 * (fh / (fo * k as f64)).log2()).abs() < 0.6)
             });
             if shared {
                 continue;
@@ -194,8 +209,16 @@ impl<'a> PitchFit<'a> {
             }
             let pa = self.a[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
             let pb = self.b[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
-            db.push(20.0 * ((pa + 1e-5) / (pb + 1e-5)).log10());
+            levels.push((pa, pb));
         }
+        // A harmonic silent on both sides (far below the loudest one measured) tells nothing
+        // about a rise: its ratio is noise.
+        let loud = levels.iter().map(|l| l.0.max(l.1)).fold(0.0f32, f32::max);
+        let mut db: Vec<f32> = levels
+            .iter()
+            .filter(|l| l.0.max(l.1) >= RISE_FLOOR * loud)
+            .map(|&(pa, pb)| 20.0 * ((pa + 1e-9) / (pb + 1e-9)).log10())
+            .collect();
         if db.is_empty() {
             return None;
         }
@@ -235,6 +258,45 @@ impl<'a> PitchFit<'a> {
             });
             !shared && at(h) >= share * top
         })
+    }
+
+    /// How much of the activation `ax` that the last fit gave `p` its own harmonics bear out:
+    /// over the template bins of `p` that no harmonic of `others` reaches (within 2/3 of a
+    /// semitone or 3 FFT bins, the resolution of the low notes), the new energy above the flat
+    /// floor projected on the template, over what activation `ax` puts there. A pitch whose
+    /// activation comes from other notes' partials (a subharmonic, a low note's unresolved
+    /// neighbour) has little there. `None` when `p` has almost no bins of its own.
+    pub fn own_share(&mut self, p: u8, others: &[u8], ax: f32) -> Option<f32> {
+        let hi = &self.f.hi;
+        let n_ax = self.l.len();
+        self.free.iter_mut().for_each(|x| *x = true);
+        for &o in others {
+            let fo = features::pitch_hz(o as f64);
+            for h in 1.. {
+                let hf = h as f64;
+                let fh = fo * hf * (1.0 + INHARM * hf * hf).sqrt();
+                if fh > F_MAX * 1.05 {
+                    break;
+                }
+                let tol = (fh * (2f64.powf(2.0 / 36.0) - 1.0)).max(3.0 * hi.df);
+                let lo = axis_pos(fh - tol).ceil().max(0.0) as usize;
+                let hb = axis_pos(fh + tol).floor();
+                if hb < 0.0 {
+                    continue;
+                }
+                for j in lo..=(hb as usize).min(n_ax - 1) {
+                    self.free[j] = false;
+                }
+            }
+        }
+        let (mut proj, mut norm) = (0.0f32, 0.0f32);
+        for &(j, w) in self.template(p) {
+            if self.free[j as usize] {
+                proj += w * (self.l[j as usize] - self.floor).max(0.0);
+                norm += w * w;
+            }
+        }
+        (norm >= OWN_MIN_NORM && ax > 0.0).then(|| proj / (ax * norm))
     }
 
     fn template(&self, p: u8) -> &[(u16, f32)] {
@@ -288,6 +350,7 @@ impl<'a> PitchFit<'a> {
             let den = self.recon.iter().sum::<f32>() * flat;
             a_flat *= flat_num / (den + 1e-9);
         }
+        self.floor = a_flat * flat;
     }
 }
 
@@ -320,4 +383,9 @@ fn new_energy(
         }
         l[j] = m.max(0.0).sqrt();
     }
+}
+
+/// Position of frequency `hz` on the log-frequency axis (fractional axis bin).
+fn axis_pos(hz: f64) -> f64 {
+    (12.0 * (hz.max(1.0) / 440.0).log2() + 69.0 - AX_LO) * BPS
 }
