@@ -280,7 +280,10 @@ fn student_render(notes: &[N], progs: &[(u8, u8)]) -> Vec<f32> {
 
 #[test]
 fn student_with_other_soundfont_slower_late_and_noisy() {
-    for (name, secs) in PIECES {
+    // The farmer too (chords over held octaves); its extra-note bound is loose: FluidR3's low
+    // piano content at chord onsets still reads as ~20 low extra notes (pitches 34-45).
+    let farmer = ("08_piano_schumann_happy_farmer.mid", 40.0);
+    for (name, secs) in PIECES.into_iter().chain([farmer]) {
         let (notes, progs) = load(name, secs);
         let ex = song(&notes, &progs, None);
         let r = run(&student_render(&notes, &progs), &ex);
@@ -305,8 +308,13 @@ fn student_with_other_soundfont_slower_late_and_noisy() {
             "{name}: offset {}",
             r.offset_seconds
         );
+        let max_extra = if name == farmer.0 {
+            notes.len() / 10
+        } else {
+            notes.len() / 50
+        };
         assert!(
-            r.extra_notes.len() <= notes.len() / 50,
+            r.extra_notes.len() <= max_extra,
             "{name}: extra {:?}",
             r.extra_notes
         );
