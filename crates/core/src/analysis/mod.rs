@@ -35,7 +35,8 @@
 //!    pitch, not its harmonic, not a semitone leak) whose own harmonics (those no sounding
 //!    note's harmonic reaches, at the resolution of the low notes) bear out half its
 //!    activation, and whose strongest flux peak in the long window is at this onset (a later
-//!    one is fitted at its own frame).
+//!    one is fitted at its own frame). Below A#2 it needs 1.5 times the activation (low
+//!    strings and soundboard answer every chord attack a little).
 //!    Orphan onsets: a broadband attack (15 % of the typical chord's or more) with no note
 //!    starting within 50 ms is a key struck again while it, or the note an octave or a twelfth
 //!    below, still sounds (the fits cannot see it: the window before holds the same
@@ -804,6 +805,9 @@ const EXTRA_LOOKAHEAD: isize = 15;
 const OWN_SHARE: f32 = 0.5;
 /// Extra notes: activation relative to the typical note's.
 const EXTRA_REL: f32 = 0.35;
+/// Extra notes below this pitch (A#2) need [`LOW_EXTRA_REL`] times the extra threshold.
+const LOW_EXTRA_PITCH: u8 = 46;
+const LOW_EXTRA_REL: f32 = 1.5;
 /// Notes starting this long before / after an onset share its long windows: their pitches
 /// join its fit as candidates, so their energy is not taken for another note's.
 const NUISANCE_BEFORE: f64 = 0.1;
@@ -1313,7 +1317,15 @@ fn find_extra_nnls(
         let get = |p: u8| cands.iter().position(|&c| c == p).map_or(0.0, |i| act[i]);
         for (ci, &x) in cands.iter().enumerate() {
             let ax = act[ci];
-            if ax < thr || near.contains(&x) {
+            // Low keys need more: a piano's low strings and soundboard answer a chord's attack
+            // with weak low-pitch energy of no struck key (FluidR3: pitches 34-45 at ~1.0-1.4x
+            // the threshold; a struck low extra key gives 1.65x or more).
+            let need = if x < LOW_EXTRA_PITCH {
+                LOW_EXTRA_REL * thr
+            } else {
+                thr
+            };
+            if ax < need || near.contains(&x) {
                 continue;
             }
             // Explained by a note sounding here: its harmonic, or a semitone leak.
