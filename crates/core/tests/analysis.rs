@@ -242,13 +242,13 @@ fn exact_renders_of_other_pieces_score_perfectly() {
     ] {
         exact_case(name, 40.0, (1.0, 0.99), 0);
     }
-    // The farmer: every note found (one extra note is still reported, at 25.99 s).
+    // The farmer: every note found, no extra note.
     let (notes, progs) = load("08_piano_schumann_happy_farmer.mid", 40.0);
     let ex = song(&notes, &progs, None);
     let r = run(&render(&ex, &tim()), &ex);
     assert_eq!(r.pitch_accuracy, 1.0, "farmer: missed {:?}", r.missed_notes);
     assert!(
-        r.extra_notes.len() <= 1,
+        r.extra_notes.is_empty(),
         "farmer: extra {:?}",
         r.extra_notes
     );
@@ -280,7 +280,10 @@ fn student_render(notes: &[N], progs: &[(u8, u8)]) -> Vec<f32> {
 
 #[test]
 fn student_with_other_soundfont_slower_late_and_noisy() {
-    for (name, secs) in PIECES {
+    // The farmer too: chords over held octaves, and FluidR3's low piano content at chord
+    // onsets (which once read as ~20 low extra notes).
+    let farmer = ("08_piano_schumann_happy_farmer.mid", 40.0);
+    for (name, secs) in PIECES.into_iter().chain([farmer]) {
         let (notes, progs) = load(name, secs);
         let ex = song(&notes, &progs, None);
         let r = run(&student_render(&notes, &progs), &ex);

@@ -23,7 +23,10 @@
 //!    otherwise missed. Restruck keys use their short-flux peak; a note whose harmonics all
 //!    belong to a lower chord note (octave, twelfth) cannot be checked and counts as played;
 //!    both rules need the note's own harmonics (those no note struck there shares) to rise
-//!    at the onset ([`pitchfit::PitchFit::rise_db`]). One onset serves one note: a note whose
+//!    at the onset ([`pitchfit::PitchFit::rise_db`]; over a held lower octave, whose beating
+//!    masks the median, one of its two lowest harmonics rising 6 dB will do). A note at half
+//!    its threshold or more whose own harmonics rise 6 dB counts as played; both need no
+//!    semitone neighbour at half its activation. One onset serves one note: a note whose
 //!    peak is another note's onset (borrowed) needs a strong attack of its own pitch there,
 //!    a retry at the predicted time needs its own flux peak, a wrong pitch needs its own
 //!    onset, and two notes played at one pitch and time keep the better-placed one.
@@ -32,7 +35,8 @@
 //!    pitch, not its harmonic, not a semitone leak) whose own harmonics (those no sounding
 //!    note's harmonic reaches, at the resolution of the low notes) bear out half its
 //!    activation, and whose strongest flux peak in the long window is at this onset (a later
-//!    one is fitted at its own frame).
+//!    one is fitted at its own frame). Below A#2 it needs 1.5 times the activation (low
+//!    strings and soundboard answer every chord attack a little).
 //!    Orphan onsets: a broadband attack (15 % of the typical chord's or more) with no note
 //!    starting within 50 ms is a key struck again while it, or the note an octave or a twelfth
 //!    below, still sounds (the fits cannot see it: the window before holds the same
@@ -782,6 +786,14 @@ const RETRY_FLUX: f32 = 0.3;
 const RISE_BEFORE: f64 = 0.05;
 const RISE_AFTER: f64 = 0.1;
 const RISE_DB: f32 = 3.0;
+/// A rise this large (dB) of the note's own harmonics is a clear attack of its own: it lets a
+/// note at [`NEAR_THR`] of its threshold or more count, and one lowest harmonic rising this
+/// much speaks for a note over a held lower octave.
+const CLEAR_RISE_DB: f32 = 6.0;
+/// Share of its threshold a note with a clear rise needs.
+const NEAR_THR: f32 = 0.5;
+/// Those two rules need every semitone neighbour below this share of the note's activation.
+const LONE_NEIGHBOUR: f32 = 0.5;
 /// A same-key restrike needs a short-window flux peak of this share of the typical note's.
 const SAME_KEY_FLUX: f32 = 0.08;
 /// Extra notes: flux onsets at least this far (s) from a chord onset get their own fit (an
@@ -793,6 +805,9 @@ const EXTRA_LOOKAHEAD: isize = 15;
 const OWN_SHARE: f32 = 0.5;
 /// Extra notes: activation relative to the typical note's.
 const EXTRA_REL: f32 = 0.35;
+/// Extra notes below this pitch (A#2) need [`LOW_EXTRA_REL`] times the extra threshold.
+const LOW_EXTRA_PITCH: u8 = 46;
+const LOW_EXTRA_REL: f32 = 1.5;
 /// Notes starting this long before / after an onset share its long windows: their pitches
 /// join its fit as candidates, so their energy is not taken for another note's.
 const NUISANCE_BEFORE: f64 = 0.1;
@@ -1033,20 +1048,34 @@ fn decide(
         // A rule of thumb below speaks for a note only where its own harmonics (those no note
         // struck there shares) rise at the onset. Not for a key struck again within ~0.1 s:
         // the window before holds its previous attack (its flux peak speaks for it instead).
+        let others: Vec<u8> = notes_near(&sorted, tc, RISE_BEFORE, RISE_AFTER)
+            .filter(|&j| j != i && notes[j].pitch != p)
+            .map(|j| notes[j].pitch)
+            .collect();
+        let frame_tc = f.frame_at(tc).max(0) as usize;
         let rises = |pf: &mut pitchfit::PitchFit| {
-            let others: Vec<u8> = notes_near(&sorted, tc, RISE_BEFORE, RISE_AFTER)
-                .filter(|&j| j != i && notes[j].pitch != p)
-                .map(|j| notes[j].pitch)
-                .collect();
-            pf.rise_db(f.frame_at(tc).max(0) as usize, p, &others)
+            pf.rise_db(frame_tc, p, &others)
                 .is_none_or(|db| db >= RISE_DB)
+        };
+        // No semitone neighbour has half the note's activation (a neighbour that strong may
+        // be the key really struck).
+        let lone = |a: [f32; 3]| a[0].max(a[2]) < LONE_NEIGHBOUR * a[1];
+        // Over a held lower octave or twelfth (not struck with it) the note's harmonics are
+        // all the held string's, whose beating keeps the median rise low; one of its two
+        // lowest harmonics rising clearly is its attack.
+        let low_rise = |pf: &mut pitchfit::PitchFit| {
+            pf.rise_levels(frame_tc, p, &others)
+                .iter()
+                .any(|&(h, db)| h <= 2 && db >= CLEAR_RISE_DB)
         };
         if let Outcome::Played { peak, .. } = out[i]
             && (peak.time - tc).abs() <= CHORD_GAP + 0.01
             && !borrowed
             && a[1] < thr
             && (restrike(i) || covered(i, &chords[e.chord]))
-            && (same_key(i) || rises(pf))
+            && (same_key(i)
+                || rises(pf)
+                || (!covered(i, &chords[e.chord]) && lone(a) && low_rise(pf)))
         {
             if restrike(i) {
                 a[1] = a[1].max(RESTRIKE_TRUST * peak.value / strength * typical);
@@ -1062,6 +1091,23 @@ fn decide(
             if covered(i, &chords[e.chord]) {
                 a[1] = a[1].max(thr);
             }
+        }
+        // Near the threshold, no rule of thumb: a note whose own harmonics clearly rise (a
+        // real attack of its own) and that no semitone neighbour rivals was played; the fit
+        // gave part of its energy to chord partners (FluidR3 F4 in a Bb chord).
+        if let Outcome::Played { peak, .. } = out[i]
+            && (peak.time - tc).abs() <= CHORD_GAP + 0.01
+            && !borrowed
+            && a[1] < thr
+            && a[1] >= NEAR_THR * thr
+            && !restrike(i)
+            && !covered(i, &chords[e.chord])
+            && lone(a)
+            && pf
+                .rise_db(frame_tc, p, &others)
+                .is_some_and(|db| db >= CLEAR_RISE_DB)
+        {
+            a[1] = thr;
         }
         let mut v = if borrowed {
             verdict(
@@ -1271,7 +1317,15 @@ fn find_extra_nnls(
         let get = |p: u8| cands.iter().position(|&c| c == p).map_or(0.0, |i| act[i]);
         for (ci, &x) in cands.iter().enumerate() {
             let ax = act[ci];
-            if ax < thr || near.contains(&x) {
+            // Low keys need more: a piano's low strings and soundboard answer a chord's attack
+            // with weak low-pitch energy of no struck key (FluidR3: pitches 34-45 at ~1.0-1.4x
+            // the threshold; a struck low extra key gives 1.65x or more).
+            let need = if x < LOW_EXTRA_PITCH {
+                LOW_EXTRA_REL * thr
+            } else {
+                thr
+            };
+            if ax < need || near.contains(&x) {
                 continue;
             }
             // Explained by a note sounding here: its harmonic, or a semitone leak.

@@ -171,6 +171,17 @@ impl<'a> PitchFit<'a> {
     /// key rises; a held or released one only decays. Harmonics nearly silent on both sides
     /// are left out. `None` when no harmonic is free (or none sounds).
     pub fn rise_db(&mut self, t: usize, p: u8, others: &[u8]) -> Option<f32> {
+        let mut db: Vec<f32> = self.rise_levels(t, p, others).iter().map(|x| x.1).collect();
+        if db.is_empty() {
+            return None;
+        }
+        db.sort_by(|a, b| a.total_cmp(b));
+        Some(db[db.len() / 2])
+    }
+
+    /// The per-harmonic level changes behind [`rise_db`](Self::rise_db): (harmonic number,
+    /// dB) for each free harmonic that sounds.
+    pub fn rise_levels(&mut self, t: usize, p: u8, others: &[u8]) -> Vec<(usize, f32)> {
         let (f, hi) = (self.f, &self.f.hi);
         let s = (t * f.hop) as isize;
         let after = (GAP_AFTER * f.rate) as isize;
@@ -184,7 +195,7 @@ impl<'a> PitchFit<'a> {
             &mut self.b,
         );
         let f0 = features::pitch_hz(p as f64);
-        let mut levels: Vec<(f32, f32)> = Vec::with_capacity(8);
+        let mut levels: Vec<(usize, f32, f32)> = Vec::with_capacity(8);
         for h in 1..=8 {
             let hf = h as f64;
             let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
@@ -209,21 +220,16 @@ impl<'a> PitchFit<'a> {
             }
             let pa = self.a[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
             let pb = self.b[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
-            levels.push((pa, pb));
+            levels.push((h, pa, pb));
         }
         // A harmonic silent on both sides (far below the loudest one measured) tells nothing
         // about a rise: its ratio is noise.
-        let loud = levels.iter().map(|l| l.0.max(l.1)).fold(0.0f32, f32::max);
-        let mut db: Vec<f32> = levels
+        let loud = levels.iter().map(|l| l.1.max(l.2)).fold(0.0f32, f32::max);
+        levels
             .iter()
-            .filter(|l| l.0.max(l.1) >= RISE_FLOOR * loud)
-            .map(|&(pa, pb)| 20.0 * ((pa + 1e-9) / (pb + 1e-9)).log10())
-            .collect();
-        if db.is_empty() {
-            return None;
-        }
-        db.sort_by(|a, b| a.total_cmp(b));
-        Some(db[db.len() / 2])
+            .filter(|l| l.1.max(l.2) >= RISE_FLOOR * loud)
+            .map(|&(h, pa, pb)| (h, 20.0 * ((pa + 1e-9) / (pb + 1e-9)).log10()))
+            .collect()
     }
 
     /// Whether the loaded new energy shows `p` by itself: one of its first four harmonics that
