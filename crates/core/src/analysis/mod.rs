@@ -26,7 +26,9 @@
 //!    at the onset ([`pitchfit::PitchFit::rise_db`]; over a held lower octave, whose beating
 //!    masks the median, one of its two lowest harmonics rising 6 dB will do). A note at half
 //!    its threshold or more whose own harmonics rise 6 dB counts as played; both need no
-//!    semitone neighbour at half its activation. One onset serves one note: a note whose
+//!    semitone neighbour at half its activation. A rule raising a note's activation does not
+//!    shield it from a neighbour the fit does see: one 1.5 times the raised and twice the fitted
+//!    activation, with its own harmonics rising 6 dB, is the key struck. One onset serves one note: a note whose
 //!    peak is another note's onset (borrowed) needs a strong attack of its own pitch there,
 //!    a retry at the predicted time needs its own flux peak, a wrong pitch needs its own
 //!    onset, and two notes played at one pitch and time keep the better-placed one.
@@ -760,6 +762,9 @@ const REL_TYPICAL: f32 = 0.2;
 /// A neighbour a semitone away is the played pitch when its activation exceeds the written
 /// pitch's by this factor.
 const WRONG_RATIO: f32 = 2.0;
+/// A neighbour this many times a note's activation raised by a rule of thumb (restruck,
+/// covered), twice its fitted one and with a clear attack of its own, is a wrong pitch.
+const RAISED_RIVAL: f32 = 1.5;
 /// A restruck note's short-flux peak, relative to the typical note's, counts this much as its
 /// activation relative to the typical one.
 const RESTRIKE_TRUST: f32 = 1.0;
@@ -961,23 +966,26 @@ fn decide(
     own.sort_by(|a, b| a.total_cmp(b));
     let typical = own.get(own.len() / 2).copied().unwrap_or(1.0).max(1e-6);
     // 3. Decisions.
-    let verdict = |a: [f32; 3], claimed: [bool; 3], thr: f32| -> Option<Option<u8>> {
-        let mut best: Option<(usize, f32)> = None;
-        for k in [0, 2] {
-            if !claimed[k]
-                && a[k] >= thr
-                && a[k] > WRONG_RATIO * a[1]
-                && best.is_none_or(|(_, b)| a[k] > b)
-            {
-                best = Some((k, a[k]));
+    // `fitted[k]`: what neighbour k must be twice of; the note's own activation unless a rule
+    // of thumb raised it and the neighbour shows an attack of its own (see below).
+    let verdict =
+        |a: [f32; 3], claimed: [bool; 3], thr: f32, fitted: [f32; 3]| -> Option<Option<u8>> {
+            let mut best: Option<(usize, f32)> = None;
+            for k in [0, 2] {
+                if !claimed[k]
+                    && a[k] >= thr
+                    && a[k] > WRONG_RATIO * fitted[k]
+                    && best.is_none_or(|(_, b)| a[k] > b)
+                {
+                    best = Some((k, a[k]));
+                }
             }
-        }
-        match best {
-            Some((k, _)) => Some(Some(k as u8)),
-            None if a[1] >= thr => Some(None),
-            None => None,
-        }
-    };
+            match best {
+                Some((k, _)) => Some(Some(k as u8)),
+                None if a[1] >= thr => Some(None),
+                None => None,
+            }
+        };
     let synth = |t: f64, v: f32| Peak {
         frame: f.frame_at(t).max(0) as usize,
         time: t,
@@ -1045,6 +1053,7 @@ fn decide(
         if follow(tc) {
             a[1] = a[1].min(flux_at(tc));
         }
+        let fitted = a[1];
         // A rule of thumb below speaks for a note only where its own harmonics (those no note
         // struck there shares) rise at the onset. Not for a key struck again within ~0.1 s:
         // the window before holds its previous attack (its flux peak speaks for it instead).
@@ -1114,6 +1123,7 @@ fn decide(
                 a,
                 [true, false, true],
                 thr.max(BORROW_REL * chord_max[e.chord]),
+                [a[1]; 3],
             )
         } else {
             // A neighbour that is an upper harmonic of a much stronger chord note is that
@@ -1128,7 +1138,22 @@ fn decide(
                             .is_some_and(|ej| ej.a[1] >= HARMONIC_CLAIM * a[k])
                 });
             }
-            verdict(a, claimed, thr)
+            // A rule of thumb vouches for a note the fit cannot see, not against a neighbour it
+            // does see: a neighbour 1.5 times the raised activation, twice the fitted one, whose
+            // own harmonics clearly rise (an attack of its own) is the key struck.
+            let mut cmp = [a[1]; 3];
+            if fitted < a[1] {
+                for k in [0, 2] {
+                    if a[k] > RAISED_RIVAL * a[1]
+                        && pf
+                            .rise_db(frame_tc, qs[k], &others)
+                            .is_some_and(|db| db >= CLEAR_RISE_DB)
+                    {
+                        cmp[k] = fitted.max(0.5 * a[1]);
+                    }
+                }
+            }
+            verdict(a, claimed, thr, cmp)
         };
         let mut at = tc;
         // Not there at its peak, which lies off the predicted time: try the predicted time.
@@ -1142,7 +1167,7 @@ fn decide(
             if follow(centers[i]) {
                 a[1] = a[1].min(flux_at(centers[i]));
             }
-            v = verdict(a, claimed, thr);
+            v = verdict(a, claimed, thr, [a[1]; 3]);
             at = centers[i];
             // Played there means an onset of its own there: a real flux peak of the pitch
             // found, not weaker than a later one in the long window (whose attack the fit
