@@ -28,10 +28,11 @@
 //!    its threshold or more whose own harmonics rise 6 dB counts as played; both need no
 //!    semitone neighbour at half its activation. A rule raising a note's activation does not
 //!    shield it from a neighbour the fit does see: one 1.5 times the raised and twice the fitted
-//!    activation, with its own harmonics rising 6 dB, is the key struck. One onset serves one note: a note whose
-//!    peak is another note's onset (borrowed) needs a strong attack of its own pitch there,
-//!    a retry at the predicted time needs its own flux peak, a wrong pitch needs its own
-//!    onset, and two notes played at one pitch and time keep the better-placed one.
+//!    activation, with its own harmonics rising 6 dB, is the key struck. One onset serves one
+//!    note: a note whose peak is another note's onset (borrowed) needs a strong attack of its
+//!    own pitch there, a retry at the predicted time needs its own flux peak, a wrong pitch
+//!    needs its own onset, and two notes played at one pitch and time keep the better-placed
+//!    one.
 //!    Extra notes: at every chord and every flux onset 25 ms or more from the chords, a fit
 //!    with all pitches of the range; a strong activation no sounding note explains (not its
 //!    pitch, not its harmonic, not a semitone leak) whose own harmonics (those no sounding
