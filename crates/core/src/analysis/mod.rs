@@ -24,7 +24,8 @@
 //!    belong to a lower chord note (octave, twelfth) cannot be checked and counts as played;
 //!    both rules need the note's own harmonics (those no note struck there shares) to rise
 //!    at the onset ([`pitchfit::PitchFit::rise_db`]; over a held lower octave, whose beating
-//!    masks the median, one of its two lowest harmonics rising 6 dB will do). A note at half
+//!    masks the median, one of its two lowest harmonics rising 6 dB will do); a key held right
+//!    up to the onset whose own harmonics fall 6 dB there was not struck again. A note at half
 //!    its threshold or more whose own harmonics rise 6 dB counts as played; both need no
 //!    semitone neighbour at half its activation. A rule raising a note's activation does not
 //!    shield it from a neighbour the fit does see: one 1.5 times the raised and twice the fitted
@@ -1011,6 +1012,17 @@ fn decide(
             m.index != n.index && m.pitch == n.pitch && m.start < n.start && m.end > n.start - 0.1
         })
     };
+    // The same key held right up to this onset (repeated chords): if it is not struck again
+    // it just rings on, so its own harmonics clearly falling there mean it was not.
+    let held_to = |i: usize| {
+        let n = notes[i];
+        notes.iter().any(|m| {
+            m.index != n.index
+                && m.pitch == n.pitch
+                && m.start < n.start
+                && m.end > n.start - CHORD_GAP
+        })
+    };
     // Covered: a note of its chord an octave, a twelfth or two octaves below has every one of
     // its harmonics; the fit cannot tell whether it was played, so it is taken as played.
     let covered = |i: usize, chord: &[usize]| {
@@ -1083,7 +1095,11 @@ fn decide(
             && !borrowed
             && a[1] < thr
             && (restrike(i) || covered(i, &chords[e.chord]))
-            && (same_key(i)
+            && ((same_key(i)
+                && (!held_to(i)
+                    || pf
+                        .rise_db(frame_tc, p, &others)
+                        .is_none_or(|db| db > -CLEAR_RISE_DB)))
                 || rises(pf)
                 || (!covered(i, &chords[e.chord]) && lone(a) && low_rise(pf)))
         {
