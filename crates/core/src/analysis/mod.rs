@@ -33,7 +33,9 @@
 //!    note: a note whose peak is another note's onset (borrowed) needs a strong attack of its
 //!    own pitch there, a retry at the predicted time needs its own flux peak, a wrong pitch
 //!    needs its own onset, and two notes played at one pitch and time keep the better-placed
-//!    one.
+//!    one. A peak over 0.12 s off a note's predicted time, at a semitone neighbour's predicted
+//!    time where the neighbour's own pitch is weaker, is that neighbour struck a semitone off:
+//!    the note looks for its onset near its own predicted time instead.
 //!    Extra notes: at every chord and every flux onset 25 ms or more from the chords, a fit
 //!    with all pitches of the range; a strong activation no sounding note explains (not its
 //!    pitch, not its harmonic, not a semitone leak) whose own harmonics (those no sounding
@@ -831,6 +833,9 @@ const RETIME_GAP: f64 = 0.15;
 const OWN_LOW_SHARE: f32 = 0.3;
 /// A wrong pitch lies at most this far (s) from the note's predicted time.
 const WRONG_OFF: f64 = 0.1;
+/// A note's onset peak this far (s) off its predicted time (beyond the matching's proximity
+/// scale, the pass-2 sigma) on a semitone neighbour's predicted time may be that neighbour's.
+const YIELD_OFF: f64 = 0.12;
 
 /// One fit: candidate pitches and their activations.
 struct Fit {
@@ -909,6 +914,36 @@ fn decide(
     strength: f32,
 ) -> Decided {
     let n = notes.len();
+    // A peak far (beyond a plain timing error) off a note's predicted time, right at the predicted time of a semitone
+    // neighbour whose own pitch is weaker there, is that neighbour struck a semitone off (its
+    // onset leaks into this pitch's salience): the note takes its own pitch's best peak near
+    // its predicted time instead, if any, else it is judged at that time.
+    let mut out = out.to_vec();
+    for i in 0..n {
+        let Outcome::Played { peak, .. } = out[i] else {
+            continue;
+        };
+        let p = notes[i].pitch;
+        let off = (peak.time - centers[i]).abs();
+        let own = f.pf(peak.frame, p);
+        let yields = off > YIELD_OFF
+            && notes.iter().any(|m| {
+                m.pitch.abs_diff(p) == 1
+                    && {
+                        let d = (centers[m.index] - peak.time).abs();
+                        d <= CHORD_GAP && d + BORROW_MARGIN < off
+                    }
+                    && f.pf(peak.frame, m.pitch) < own
+            });
+        if yields {
+            let c = f.frame_at(centers[i]);
+            let lim = (BORROW_OFF / f.hop_s).round() as isize;
+            out[i] = peaks(f, p, c - lim, c + lim)
+                .max_by(|x, y| x.value.total_cmp(&y.value))
+                .map_or(Outcome::Missed, |pk| Outcome::Played { pitch: p, peak: pk });
+        }
+    }
+    let out = &out[..];
     let eval_t: Vec<f64> = (0..n)
         .map(|i| match out[i] {
             Outcome::Played { peak, .. } => peak.time,
