@@ -35,7 +35,9 @@
 //!    needs its own onset, and two notes played at one pitch and time keep the better-placed
 //!    one. A peak over 0.12 s off a note's predicted time, at a semitone neighbour's predicted
 //!    time where the neighbour's own pitch is weaker, is that neighbour struck a semitone off:
-//!    the note looks for its onset near its own predicted time instead.
+//!    the note looks for its onset near its own predicted time instead. A peak off the
+//!    predicted time on the fresh onset of a lower note written elsewhere, with a harmonic at
+//!    the note's pitch, is that note's partial: no rule of thumb vouches for it.
 //!    Extra notes: at every chord and every flux onset 25 ms or more from the chords, a fit
 //!    with all pitches of the range; a strong activation no sounding note explains (not its
 //!    pitch, not its harmonic, not a semitone leak) whose own harmonics (those no sounding
@@ -1080,6 +1082,14 @@ fn decide(
             && chords[e.chord].iter().any(|&j| {
                 j != i && (centers[j] - tc).abs() + BORROW_MARGIN < (centers[i] - tc).abs()
             });
+        // Off its predicted time, on the fresh onset of a lower note (written elsewhere) that has
+        // a harmonic at its pitch: its peak is that note's partial, so no rule of thumb (they
+        // assume the lower note was struck before or with it) vouches for it.
+        let partial = (eval_t[i] - centers[i]).abs() > BORROW_OFF
+            && chords[e.chord].iter().any(|&j| {
+                HARMONIC_STEPS[1..].contains(&(p as i32 - notes[j].pitch as i32))
+                    && (centers[j] - centers[i]).abs() > CHORD_GAP
+            });
         // The same key struck again within the long window: the fit also holds that attack, so
         // only the short-window flux peak at this onset speaks for this one.
         let follow = |t: f64| {
@@ -1128,6 +1138,7 @@ fn decide(
         if let Outcome::Played { peak, .. } = out[i]
             && (peak.time - tc).abs() <= CHORD_GAP + 0.01
             && !borrowed
+            && !partial
             && a[1] < thr
             && (restrike(i) || covered(i, &chords[e.chord]))
             && ((same_key(i)
