@@ -28,16 +28,17 @@
 //!    up to the onset whose own harmonics fall 6 dB there was not struck again. A note at half
 //!    its threshold or more whose own harmonics rise 6 dB counts as played; both need no
 //!    semitone neighbour at half its activation. A rule raising a note's activation does not
-//!    shield it from a neighbour the fit does see: one 1.5 times the raised and twice the fitted
-//!    activation, with its own harmonics rising 6 dB, is the key struck. One onset serves one
-//!    note: a note whose peak is another note's onset (borrowed) needs a strong attack of its
-//!    own pitch there, a retry at the predicted time needs its own flux peak, a wrong pitch
-//!    needs its own onset, and two notes played at one pitch and time keep the better-placed
-//!    one. A peak over 0.12 s off a note's predicted time, at a semitone neighbour's predicted
-//!    time where the neighbour's own pitch is weaker, is that neighbour struck a semitone off:
-//!    the note looks for its onset near its own predicted time instead. A peak off the
-//!    predicted time on the fresh onset of a lower note written elsewhere, with a harmonic at
-//!    the note's pitch, is that note's partial: no rule of thumb vouches for it.
+//!    shield it from a neighbour the fit does see: one 1.5 times the raised and twice the
+//!    fitted activation, with its own harmonics rising 6 dB, is the key struck. One onset
+//!    serves one note: a note whose peak is another note's onset (borrowed) needs a strong
+//!    attack of its own pitch there (its own harmonics not falling 6 dB), a retry at the
+//!    predicted time needs its own flux peak, a wrong pitch needs its own onset, and two notes
+//!    played at one pitch and time keep the better-placed one. A peak over 0.12 s off a note's
+//!    predicted time, at a semitone neighbour's predicted time where the neighbour's own pitch
+//!    is weaker, is that neighbour struck a semitone off: the note looks for its onset near its
+//!    own predicted time instead. A peak off the predicted time on the fresh onset of a lower
+//!    note written elsewhere, with a harmonic at the note's pitch, is that note's partial: no
+//!    rule of thumb vouches for it.
 //!    Extra notes: at every chord and every flux onset 25 ms or more from the chords, a fit
 //!    with all pitches of the range; a strong activation no sounding note explains (not its
 //!    pitch, not its harmonic, not a semitone leak) whose own harmonics (those no sounding
@@ -1182,12 +1183,19 @@ fn decide(
             a[1] = thr;
         }
         let mut v = if borrowed {
+            // Its own harmonics must not clearly fall there: a fit share alone may be a
+            // neighbour's leak (a semitone neighbour's partials lie within the template's
+            // tolerance), and a key struck there does not decay.
             verdict(
                 a,
                 [true, false, true],
                 thr.max(BORROW_REL * chord_max[e.chord]),
                 [a[1]; 3],
             )
+            .filter(|_| {
+                pf.rise_db(frame_tc, p, &others)
+                    .is_none_or(|db| db > -CLEAR_RISE_DB)
+            })
         } else {
             // A neighbour that is an upper harmonic of a much stronger chord note is that
             // note's partial, not a wrong key.
