@@ -38,7 +38,10 @@
 //!    is weaker, is that neighbour struck a semitone off: the note looks for its onset near its
 //!    own predicted time instead. A peak off the predicted time on the fresh onset of a lower
 //!    note written elsewhere, with a harmonic at the note's pitch, is that note's partial: no
-//!    rule of thumb vouches for it.
+//!    rule of thumb vouches for it. In a repeated chord, a held key whose flux peak is under
+//!    0.3 of its strongest struck-again mate's and whose own harmonics do not rise was not
+//!    struck again. A wrong pitch with no onset of its own at a peak off the predicted time is
+//!    retried at that time.
 //!    Extra notes: at every chord and every flux onset 25 ms or more from the chords, a fit
 //!    with all pitches of the range; a strong activation no sounding note explains (not its
 //!    pitch, not its harmonic, not a semitone leak) whose own harmonics (those no sounding
@@ -834,6 +837,9 @@ const ORPHAN_FLUX: f32 = 0.1;
 const RETIME_GAP: f64 = 0.15;
 /// An extra note needs a free low harmonic with this share of its strongest new energy.
 const OWN_LOW_SHARE: f32 = 0.3;
+/// A held key struck again in a repeated chord needs this share of its strongest struck-again
+/// mate's flux peak, unless its own harmonics rise (mates struck again reach 0.35 or more).
+const FAINT_REPEAT: f32 = 0.3;
 /// A wrong pitch lies at most this far (s) from the note's predicted time.
 const WRONG_OFF: f64 = 0.1;
 /// A note's onset peak this far (s) off its predicted time (beyond the matching's proximity
@@ -1136,6 +1142,25 @@ fn decide(
                 .iter()
                 .any(|&(h, db)| h <= 2 && db >= CLEAR_RISE_DB)
         };
+        // A repeated chord: keys struck again together get a like attack. A held key whose flux
+        // peak is under 0.3 of its strongest struck-again mate's and whose own harmonics do not
+        // rise at all was not struck again (its peak is the mates' attacks in its partials).
+        let faint_repeat = |pf: &mut pitchfit::PitchFit| {
+            let Outcome::Played { peak, .. } = out[i] else {
+                return false;
+            };
+            let mate = chords[e.chord]
+                .iter()
+                .filter(|&&j| j != i && same_key(j))
+                .filter_map(|&j| match out[j] {
+                    Outcome::Played { peak: q, .. } => Some(q.value),
+                    Outcome::Missed => None,
+                })
+                .fold(0.0f32, f32::max);
+            held_to(i)
+                && peak.value < FAINT_REPEAT * mate
+                && pf.rise_db(frame_tc, p, &others).is_some_and(|db| db < 0.0)
+        };
         if let Outcome::Played { peak, .. } = out[i]
             && (peak.time - tc).abs() <= CHORD_GAP + 0.01
             && !borrowed
@@ -1149,6 +1174,7 @@ fn decide(
                         .is_none_or(|db| db > -CLEAR_RISE_DB)))
                 || rises(pf)
                 || (!covered(i, &chords[e.chord]) && lone(a) && low_rise(pf)))
+            && !faint_repeat(pf)
         {
             if restrike(i) {
                 a[1] = a[1].max(RESTRIKE_TRUST * peak.value / strength * typical);
@@ -1226,6 +1252,18 @@ fn decide(
             }
             verdict(a, claimed, thr, cmp)
         };
+        // A wrong pitch with no onset of its own there, judged at a peak off the predicted
+        // time: that peak was another onset's; try the predicted time as well.
+        if let Some(Some(k)) = v
+            && (eval_t[i] - centers[i]).abs() > 0.05
+        {
+            let c = f.frame_at(tc);
+            let own = peaks(f, qs[k as usize], c - 4, c + 4)
+                .min_by(|x, y| (x.time - tc).abs().total_cmp(&(y.time - tc).abs()));
+            if own.is_none_or(|pk| (pk.time - centers[i]).abs() > WRONG_OFF) {
+                v = None;
+            }
+        }
         let mut at = tc;
         // Not there at its peak, which lies off the predicted time: try the predicted time.
         if v.is_none() && (eval_t[i] - centers[i]).abs() > 0.05 {
