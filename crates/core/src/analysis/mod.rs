@@ -38,9 +38,10 @@
 //!    with all pitches of the range; a strong activation no sounding note explains (not its
 //!    pitch, not its harmonic, not a semitone leak) whose own harmonics (those no sounding
 //!    note's harmonic reaches, at the resolution of the low notes) bear out half its
-//!    activation, and whose strongest flux peak in the long window is at this onset (a later
-//!    one is fitted at its own frame). Below A#2 it needs 1.5 times the activation (low
-//!    strings and soundboard answer every chord attack a little).
+//!    activation (also without the partials of a stronger candidate an octave, twelfth, ...
+//!    above: the classic octave-error check), and whose strongest flux peak in the long window
+//!    is at this onset (a later one is fitted at its own frame). Below A#2 it needs 1.5 times
+//!    the activation (low strings and soundboard answer every chord attack a little).
 //!    Orphan onsets: a broadband attack (15 % of the typical chord's or more) with no note
 //!    starting within 50 ms is a key struck again while it, or the note an octave or a twelfth
 //!    below, still sounds (the fits cannot see it: the window before holds the same
@@ -1388,9 +1389,28 @@ fn find_extra_nnls(
             if own.is_none_or(|s| s < OWN_SHARE) {
                 continue;
             }
+            // Octave-error check: every partial of a stronger candidate a harmonic step above
+            // (octave, twelfth, ...) lies in this pitch's template, so this pitch is struck
+            // only if its other partials (below an octave: the odd ones) hold the new energy.
+            let above: Vec<u8> = cands
+                .iter()
+                .zip(act.iter())
+                .filter(|&(&y, &ay)| {
+                    HARMONIC_STEPS[1..].contains(&(y as i32 - x as i32)) && ay >= ax
+                })
+                .map(|(&y, _)| y)
+                .collect();
+            if !above.is_empty() {
+                let mut others = near.clone();
+                others.extend(above.iter().copied());
+                if pf.own_share(x, &others, ax).is_none_or(|s| s < OWN_SHARE) {
+                    continue;
+                }
+            }
             // Its own energy: a free low harmonic (not a partial of the notes struck here).
             partners.clear();
             partners.extend(near.iter().copied());
+            partners.extend(above.iter().copied());
             partners.extend(
                 out.iter()
                     .filter(|&&(tt, _)| (tt - t).abs() <= NUISANCE_AFTER)
