@@ -42,6 +42,8 @@
 //!    above: the classic octave-error check), and whose strongest flux peak in the long window
 //!    is at this onset (a later one is fitted at its own frame). Below A#2 it needs 1.5 times
 //!    the activation (low strings and soundboard answer every chord attack a little).
+//!    Such a note a semitone from a note judged missed, within 100 ms of its time, is that
+//!    note played a semitone off (a wrong pitch, not an extra note).
 //!    Orphan onsets: a broadband attack (15 % of the typical chord's or more) with no note
 //!    starting within 50 ms is a key struck again while it, or the note an octave or a twelfth
 //!    below, still sounds (the fits cannot see it: the window before holds the same
@@ -1329,6 +1331,7 @@ fn find_extra_nnls(
     let mut cands: Vec<u8> = Vec::new();
     // Frames still to fit; an onset found later in a long window is fitted at its own frame.
     let mut queue: std::collections::BTreeSet<usize> = frames.into_iter().collect();
+    let mut retimed: Vec<(usize, u8, Peak)> = Vec::new();
     let mut next = 0usize;
     while let Some(&fr) = queue.range(next..).next() {
         next = fr + 1;
@@ -1444,6 +1447,18 @@ fn find_extra_nnls(
             {
                 continue;
             }
+            // A semitone from a note judged missed, at its time: that note, played a semitone
+            // off (the chord fit saw too little of it to call it a wrong pitch).
+            let missed = notes.iter().enumerate().find(|&(i, n)| {
+                matches!(decided.outcomes[i], Outcome::Missed)
+                    && (n.pitch as i32 - x as i32).abs() == 1
+                    && (centers[i] - pk.time).abs() <= WRONG_OFF
+                    && !retimed.iter().any(|r: &(usize, u8, Peak)| r.0 == i)
+            });
+            if let Some((i, _)) = missed {
+                retimed.push((i, x, pk));
+                continue;
+            }
             out.push((pk.time, x));
         }
     }
@@ -1451,7 +1466,6 @@ fn find_extra_nnls(
     // that sounds there was struck again (its partials hardly rise, so the fits above miss it):
     // the sounding key whose harmonics show the most short-window flux. Struck again soon after
     // its decided onset, the note itself came late (its decided onset was another note's).
-    let mut retimed: Vec<(usize, u8, Peak)> = Vec::new();
     let mut chord_onset: Vec<f32> = decided
         .chord_frames
         .iter()
