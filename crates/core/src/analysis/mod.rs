@@ -36,11 +36,12 @@
 //!    one.
 //!    Extra notes: at every chord and every flux onset 25 ms or more from the chords, a fit
 //!    with all pitches of the range; a strong activation no sounding note explains (not its
-//!    pitch, not its harmonic, not a semitone leak) whose own harmonics (those no sounding
-//!    note's harmonic reaches, at the resolution of the low notes) bear out half its
-//!    activation (also without the partials of a stronger candidate an octave, twelfth, ...
-//!    above: the classic octave-error check), and whose strongest flux peak in the long window
-//!    is at this onset (a later one is fitted at its own frame). Below A#2 it needs 1.5 times
+//!    pitch, not its harmonic, not a semitone leak of it or of a candidate twice as strong)
+//!    whose own harmonics (those no sounding note's harmonic reaches, at the resolution of the
+//!    low notes) bear out half its activation (also without the partials of a stronger
+//!    candidate an octave, twelfth, ... above: the classic octave-error check), and whose
+//!    strongest flux peak in the long window is at this onset (a later one is fitted at its
+//!    own frame). Below A#2 it needs 1.5 times
 //!    the activation (low strings and soundboard answer every chord attack a little).
 //!    Such a note a semitone from a note judged missed, within 100 ms of its time, is that
 //!    note played a semitone off (a wrong pitch, not an extra note).
@@ -1385,6 +1386,15 @@ fn find_extra_nnls(
                     || (d.abs() == 1 && ae >= 2.0 * ax)
             });
             if explained {
+                continue;
+            }
+            // A semitone leak of a stronger candidate (struck or not, its energy is real): low
+            // notes' partials are barely a bin or two from their neighbours'.
+            if cands
+                .iter()
+                .zip(act.iter())
+                .any(|(&y, &ay)| (y as i32 - x as i32).abs() == 1 && ay >= WRONG_RATIO * ax)
+            {
                 continue;
             }
             // Its own harmonics (those no sounding note reaches) must bear out its activation.
