@@ -43,7 +43,8 @@
 //!    strongest flux peak in the long window is at this onset (a later one is fitted at its
 //!    own frame). Below A#2 it needs 1.5 times
 //!    the activation (low strings and soundboard answer every chord attack a little).
-//!    Such a note a semitone from a note judged missed, within 100 ms of its time, is that
+//!    Such a note a semitone from a note judged missed (or judged played at this onset at a
+//!    pitch the fit gives half its activation or less), within 100 ms of its time, is that
 //!    note played a semitone off (a wrong pitch, not an extra note).
 //!    Orphan onsets: a broadband attack (15 % of the typical chord's or more) with no note
 //!    starting within 50 ms is a key struck again while it, or the note an octave or a twelfth
@@ -1457,10 +1458,21 @@ fn find_extra_nnls(
             {
                 continue;
             }
-            // A semitone from a note judged missed, at its time: that note, played a semitone
-            // off (the chord fit saw too little of it to call it a wrong pitch).
+            // A semitone from a note judged missed or judged played here at a pitch this fit
+            // hardly sees, at its time: that note, played a semitone off (the chord fit saw
+            // too little of it to call it a wrong pitch).
             let missed = notes.iter().enumerate().find(|&(i, n)| {
-                matches!(decided.outcomes[i], Outcome::Missed)
+                let judged = match decided.outcomes[i] {
+                    Outcome::Missed => true,
+                    // Judged played at this onset, but the fit sees the key struck: half of
+                    // this activation or less (the wrong-pitch ratio).
+                    Outcome::Played { pitch, peak } => {
+                        pitch != x
+                            && (peak.time - pk.time).abs() <= EXCLUSIVE_GAP
+                            && get(pitch) * WRONG_RATIO <= ax
+                    }
+                };
+                judged
                     && (n.pitch as i32 - x as i32).abs() == 1
                     && (centers[i] - pk.time).abs() <= WRONG_OFF
                     && !retimed.iter().any(|r: &(usize, u8, Peak)| r.0 == i)
