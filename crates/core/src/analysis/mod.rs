@@ -46,6 +46,9 @@
 //!    Such a note a semitone from a note judged missed (or judged played at this onset at a
 //!    pitch the fit gives half its activation or less), within 100 ms of its time, is that
 //!    note played a semitone off (a wrong pitch, not an extra note).
+//!    Conversely a note judged a wrong pitch at an onset whose written key shows 0.7 of the
+//!    typical note's activation there, with its own share and its own harmonics rising 6 dB,
+//!    was played as written, and the neighbour is an extra note.
 //!    Orphan onsets: a broadband attack (15 % of the typical chord's or more) with no note
 //!    starting within 50 ms is a key struck again while it, or the note an octave or a twelfth
 //!    below, still sounds (the fits cannot see it: the window before holds the same
@@ -817,6 +820,10 @@ const EXTRA_LOOKAHEAD: isize = 15;
 const OWN_SHARE: f32 = 0.5;
 /// Extra notes: activation relative to the typical note's.
 const EXTRA_REL: f32 = 0.35;
+/// A note judged a wrong pitch whose written key shows this many times the extra threshold (0.7
+/// of the typical note's activation) was struck too: a struck semitone neighbour leaks only
+/// about half its own activation into it, a key struck in earnest has near the typical one.
+const WRITTEN_TOO_REL: f32 = 2.0;
 /// Extra notes below this pitch (A#2) need [`LOW_EXTRA_REL`] times the extra threshold.
 const LOW_EXTRA_PITCH: u8 = 46;
 const LOW_EXTRA_REL: f32 = 1.5;
@@ -1332,8 +1339,8 @@ fn find_extra_nnls(
     let mut partners: Vec<u8> = Vec::new();
     let mut cands: Vec<u8> = Vec::new();
     // Frames still to fit; an onset found later in a long window is fitted at its own frame.
-    let mut queue: std::collections::BTreeSet<usize> = frames.into_iter().collect();
     let mut retimed: Vec<(usize, u8, Peak)> = Vec::new();
+    let mut queue: std::collections::BTreeSet<usize> = frames.into_iter().collect();
     let mut next = 0usize;
     while let Some(&fr) = queue.range(next..).next() {
         next = fr + 1;
@@ -1363,6 +1370,38 @@ fn find_extra_nnls(
         cands.dedup();
         pf.fit(&cands, &mut act);
         let get = |p: u8| cands.iter().position(|&c| c == p).map_or(0.0, |i| act[i]);
+        // A wrong pitch judged at this onset whose written key was struck as well (a strong
+        // activation of its own, its own harmonics rising): the written note was played and the
+        // neighbour is an extra note.
+        for (i, n) in notes.iter().enumerate() {
+            let Outcome::Played { pitch: q, peak } = decided.outcomes[i] else {
+                continue;
+            };
+            if q == n.pitch
+                || (peak.time - t).abs() > EXCLUSIVE_GAP
+                || retimed.iter().any(|r: &(usize, u8, Peak)| r.0 == i)
+            {
+                continue;
+            }
+            let w = n.pitch;
+            let aw = get(w);
+            if aw < WRITTEN_TOO_REL * thr {
+                continue;
+            }
+            let others: Vec<u8> = near.iter().copied().filter(|&p| p != w).collect();
+            if pf.own_share(w, &others, aw).is_none_or(|s| s < OWN_SHARE)
+                || pf.rise_db(fr, w, &others).is_none_or(|r| r < CLEAR_RISE_DB)
+            {
+                continue;
+            }
+            // The extra note's own onset: the neighbour's strongest flux peak in the window.
+            let c = peak.frame as isize;
+            let qpk = peaks(f, q, c - 3, c + EXTRA_LOOKAHEAD)
+                .max_by(|a, b| a.value.total_cmp(&b.value))
+                .unwrap_or(peak);
+            retimed.push((i, w, peak));
+            out.push((qpk.time, q));
+        }
         for (ci, &x) in cands.iter().enumerate() {
             let ax = act[ci];
             // Low keys need more: a piano's low strings and soundboard answer a chord's attack
