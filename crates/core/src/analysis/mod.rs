@@ -44,11 +44,19 @@
 //!    retried at that time.
 //!    Extra notes: at every chord and every flux onset 25 ms or more from the chords, a fit
 //!    with all pitches of the range; a strong activation no sounding note explains (not its
-//!    pitch, not its harmonic, not a semitone leak) whose own harmonics (those no sounding
-//!    note's harmonic reaches, at the resolution of the low notes) bear out half its
-//!    activation, and whose strongest flux peak in the long window is at this onset (a later
-//!    one is fitted at its own frame). Below A#2 it needs 1.5 times the activation (low
-//!    strings and soundboard answer every chord attack a little).
+//!    pitch, not its harmonic, not a semitone leak of it or of a candidate twice as strong)
+//!    whose own harmonics (those no sounding note's harmonic reaches, at the resolution of the
+//!    low notes) bear out half its activation (also without the partials of a stronger
+//!    candidate an octave, twelfth, ... above: the classic octave-error check), and whose
+//!    strongest flux peak in the long window is at this onset (a later one is fitted at its
+//!    own frame). Below A#2 it needs 1.5 times
+//!    the activation (low strings and soundboard answer every chord attack a little).
+//!    Such a note a semitone from a note judged missed (or judged played at this onset at a
+//!    pitch the fit gives half its activation or less), within 100 ms of its time, is that
+//!    note played a semitone off (a wrong pitch, not an extra note).
+//!    Conversely a note judged a wrong pitch at an onset whose written key shows 0.7 of the
+//!    typical note's activation there, with its own share and its own harmonics rising 6 dB,
+//!    was played as written, and the neighbour is an extra note.
 //!    Orphan onsets: a broadband attack (15 % of the typical chord's or more) with no note
 //!    starting within 50 ms is a key struck again while it, or the note an octave or a twelfth
 //!    below, still sounds (the fits cannot see it: the window before holds the same
@@ -820,6 +828,10 @@ const EXTRA_LOOKAHEAD: isize = 15;
 const OWN_SHARE: f32 = 0.5;
 /// Extra notes: activation relative to the typical note's.
 const EXTRA_REL: f32 = 0.35;
+/// A note judged a wrong pitch whose written key shows this many times the extra threshold (0.7
+/// of the typical note's activation) was struck too: a struck semitone neighbour leaks only
+/// about half its own activation into it, a key struck in earnest has near the typical one.
+const WRITTEN_TOO_REL: f32 = 2.0;
 /// Extra notes below this pitch (A#2) need [`LOW_EXTRA_REL`] times the extra threshold.
 const LOW_EXTRA_PITCH: u8 = 46;
 const LOW_EXTRA_REL: f32 = 1.5;
@@ -1419,6 +1431,7 @@ fn find_extra_nnls(
     let mut partners: Vec<u8> = Vec::new();
     let mut cands: Vec<u8> = Vec::new();
     // Frames still to fit; an onset found later in a long window is fitted at its own frame.
+    let mut retimed: Vec<(usize, u8, Peak)> = Vec::new();
     let mut queue: std::collections::BTreeSet<usize> = frames.into_iter().collect();
     let mut next = 0usize;
     while let Some(&fr) = queue.range(next..).next() {
@@ -1449,6 +1462,38 @@ fn find_extra_nnls(
         cands.dedup();
         pf.fit(&cands, &mut act);
         let get = |p: u8| cands.iter().position(|&c| c == p).map_or(0.0, |i| act[i]);
+        // A wrong pitch judged at this onset whose written key was struck as well (a strong
+        // activation of its own, its own harmonics rising): the written note was played and the
+        // neighbour is an extra note.
+        for (i, n) in notes.iter().enumerate() {
+            let Outcome::Played { pitch: q, peak } = decided.outcomes[i] else {
+                continue;
+            };
+            if q == n.pitch
+                || (peak.time - t).abs() > EXCLUSIVE_GAP
+                || retimed.iter().any(|r: &(usize, u8, Peak)| r.0 == i)
+            {
+                continue;
+            }
+            let w = n.pitch;
+            let aw = get(w);
+            if aw < WRITTEN_TOO_REL * thr {
+                continue;
+            }
+            let others: Vec<u8> = near.iter().copied().filter(|&p| p != w).collect();
+            if pf.own_share(w, &others, aw).is_none_or(|s| s < OWN_SHARE)
+                || pf.rise_db(fr, w, &others).is_none_or(|r| r < CLEAR_RISE_DB)
+            {
+                continue;
+            }
+            // The extra note's own onset: the neighbour's strongest flux peak in the window.
+            let c = peak.frame as isize;
+            let qpk = peaks(f, q, c - 3, c + EXTRA_LOOKAHEAD)
+                .max_by(|a, b| a.value.total_cmp(&b.value))
+                .unwrap_or(peak);
+            retimed.push((i, w, peak));
+            out.push((qpk.time, q));
+        }
         for (ci, &x) in cands.iter().enumerate() {
             let ax = act[ci];
             // Low keys need more: a piano's low strings and soundboard answer a chord's attack
@@ -1475,14 +1520,42 @@ fn find_extra_nnls(
             if explained {
                 continue;
             }
+            // A semitone leak of a stronger candidate (struck or not, its energy is real): low
+            // notes' partials are barely a bin or two from their neighbours'.
+            if cands
+                .iter()
+                .zip(act.iter())
+                .any(|(&y, &ay)| (y as i32 - x as i32).abs() == 1 && ay >= WRONG_RATIO * ax)
+            {
+                continue;
+            }
             // Its own harmonics (those no sounding note reaches) must bear out its activation.
             let own = pf.own_share(x, &near, ax);
             if own.is_none_or(|s| s < OWN_SHARE) {
                 continue;
             }
+            // Octave-error check: every partial of a stronger candidate a harmonic step above
+            // (octave, twelfth, ...) lies in this pitch's template, so this pitch is struck
+            // only if its other partials (below an octave: the odd ones) hold the new energy.
+            let above: Vec<u8> = cands
+                .iter()
+                .zip(act.iter())
+                .filter(|&(&y, &ay)| {
+                    HARMONIC_STEPS[1..].contains(&(y as i32 - x as i32)) && ay >= ax
+                })
+                .map(|(&y, _)| y)
+                .collect();
+            if !above.is_empty() {
+                let mut others = near.clone();
+                others.extend(above.iter().copied());
+                if pf.own_share(x, &others, ax).is_none_or(|s| s < OWN_SHARE) {
+                    continue;
+                }
+            }
             // Its own energy: a free low harmonic (not a partial of the notes struck here).
             partners.clear();
             partners.extend(near.iter().copied());
+            partners.extend(above.iter().copied());
             partners.extend(
                 out.iter()
                     .filter(|&&(tt, _)| (tt - t).abs() <= NUISANCE_AFTER)
@@ -1516,6 +1589,29 @@ fn find_extra_nnls(
             {
                 continue;
             }
+            // A semitone from a note judged missed or judged played here at a pitch this fit
+            // hardly sees, at its time: that note, played a semitone off (the chord fit saw
+            // too little of it to call it a wrong pitch).
+            let missed = notes.iter().enumerate().find(|&(i, n)| {
+                let judged = match decided.outcomes[i] {
+                    Outcome::Missed => true,
+                    // Judged played at this onset, but the fit sees the key struck: half of
+                    // this activation or less (the wrong-pitch ratio).
+                    Outcome::Played { pitch, peak } => {
+                        pitch != x
+                            && (peak.time - pk.time).abs() <= EXCLUSIVE_GAP
+                            && get(pitch) * WRONG_RATIO <= ax
+                    }
+                };
+                judged
+                    && (n.pitch as i32 - x as i32).abs() == 1
+                    && (centers[i] - pk.time).abs() <= WRONG_OFF
+                    && !retimed.iter().any(|r: &(usize, u8, Peak)| r.0 == i)
+            });
+            if let Some((i, _)) = missed {
+                retimed.push((i, x, pk));
+                continue;
+            }
             out.push((pk.time, x));
         }
     }
@@ -1523,7 +1619,6 @@ fn find_extra_nnls(
     // that sounds there was struck again (its partials hardly rise, so the fits above miss it):
     // the sounding key whose harmonics show the most short-window flux. Struck again soon after
     // its decided onset, the note itself came late (its decided onset was another note's).
-    let mut retimed: Vec<(usize, u8, Peak)> = Vec::new();
     let mut chord_onset: Vec<f32> = decided
         .chord_frames
         .iter()
