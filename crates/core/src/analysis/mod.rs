@@ -41,7 +41,9 @@
 //!    rule of thumb vouches for it. In a repeated chord, a held key whose flux peak is under
 //!    0.3 of its strongest struck-again mate's and whose own harmonics do not rise was not
 //!    struck again. A wrong pitch with no onset of its own at a peak off the predicted time is
-//!    retried at that time.
+//!    retried at that time. A note struck with its lower octave (twelfth, two octaves) peaks at
+//!    that note's onset anyway; a stronger peak of its pitch within 0.15 s that no note sharing
+//!    its partials (or a semitone off them) explains is its own attack and gives its timing.
 //!    Extra notes: at every chord and every flux onset 25 ms or more from the chords, a fit
 //!    with all pitches of the range; a strong activation no sounding note explains (not its
 //!    pitch, not its harmonic, not a semitone leak of it or of a candidate twice as strong)
@@ -857,6 +859,8 @@ const WRONG_OFF: f64 = 0.1;
 /// A note's onset peak this far (s) off its predicted time (beyond the matching's proximity
 /// scale, the pass-2 sigma) on a semitone neighbour's predicted time may be that neighbour's.
 const YIELD_OFF: f64 = 0.12;
+/// How far from its predicted time a covered note's own attack is looked for (s).
+const SHIFT_LOOK: f64 = 0.15;
 
 /// One fit: candidate pitches and their activations.
 struct Fit {
@@ -962,6 +966,58 @@ fn decide(
             out[i] = peaks(f, p, c - lim, c + lim)
                 .max_by(|x, y| x.value.total_cmp(&y.value))
                 .map_or(Outcome::Missed, |pk| Outcome::Played { pitch: p, peak: pk });
+        }
+    }
+    // A note struck with a lower note an octave, a twelfth or two octaves under it shows a
+    // salience peak at that note's onset whether or not it was struck there (all its harmonics
+    // are the lower note's). A stronger peak of its pitch nearby that no other note's onset
+    // (written or matched) with partials at or a semitone from its own (a harmonic below or
+    // above, or a semitone off one: they leak into its salience) explains can only be its own
+    // attack: it was played early or late.
+    // Only its timing moves (the decision at the chord, where the lower note covers it, stays).
+    let mut own_attack: Vec<Option<Peak>> = vec![None; n];
+    for i in 0..n {
+        let Outcome::Played { peak, .. } = out[i] else {
+            continue;
+        };
+        let p = notes[i].pitch;
+        if (peak.time - centers[i]).abs() > CHORD_GAP {
+            continue;
+        }
+        let lower_struck = notes.iter().any(|m| {
+            [12, 19, 24].contains(&(p as i32 - m.pitch as i32))
+                && (centers[m.index] - centers[i]).abs() <= CHORD_GAP
+                && matches!(out[m.index], Outcome::Played { peak: q, .. }
+                    if (q.time - peak.time).abs() <= CHORD_GAP)
+        });
+        if !lower_struck {
+            continue;
+        }
+        let explained = |t: f64| {
+            notes.iter().any(|m| {
+                m.index != i
+                    && HARMONIC_STEPS
+                        .iter()
+                        .any(|&k| ((p as i32 - m.pitch as i32).abs() - k).abs() <= 1)
+                    && ((centers[m.index] - t).abs() <= BORROW_OFF
+                        || matches!(out[m.index], Outcome::Played { peak: q, .. }
+                            if (q.time - t).abs() <= BORROW_OFF))
+            })
+        };
+        let c = f.frame_at(centers[i]);
+        let lim = (SHIFT_LOOK / f.hop_s).round() as isize;
+        if let Some(pk) = peaks(f, p, c - lim, c + lim)
+            .filter(|pk| (pk.time - centers[i]).abs() > BORROW_OFF && pk.value > peak.value)
+            .filter(|pk| !explained(pk.time))
+            // Not a semitone neighbour's attack leaking into this pitch's salience.
+            .filter(|pk| {
+                f.pf(pk.frame, p.saturating_sub(1))
+                    .max(f.pf(pk.frame, p + 1))
+                    < pk.value
+            })
+            .max_by(|x, y| x.value.total_cmp(&y.value))
+        {
+            own_attack[i] = Some(pk);
         }
     }
     let out = &out[..];
@@ -1364,6 +1420,15 @@ fn decide(
             });
         if lose {
             outcomes[i] = Outcome::Missed;
+        }
+    }
+    // A covered note played as written at the chord: its timing is its own attack's.
+    for (i, o) in outcomes.iter_mut().enumerate() {
+        if let (Outcome::Played { pitch, peak }, Some(pk)) = (&mut *o, own_attack[i])
+            && *pitch == notes[i].pitch
+            && (peak.time - centers[i]).abs() <= CHORD_GAP
+        {
+            *peak = pk;
         }
     }
     Decided {
