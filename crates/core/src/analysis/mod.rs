@@ -43,7 +43,8 @@
 //!    struck again. A wrong pitch with no onset of its own at a peak off the predicted time is
 //!    retried at that time. A note struck with its lower octave (twelfth, two octaves) peaks at
 //!    that note's onset anyway; a stronger peak of its pitch within 0.15 s that no note sharing
-//!    its partials (or a semitone off them) explains is its own attack and gives its timing.
+//!    its partials (or a semitone off them) explains, written or by a stronger onset there, is
+//!    its own attack and gives its timing.
 //!    Extra notes: at every chord and every flux onset 25 ms or more from the chords, a fit
 //!    with all pitches of the range; a strong activation no sounding note explains (not its
 //!    pitch, not its harmonic, not a semitone leak of it or of a candidate twice as strong)
@@ -1009,11 +1010,22 @@ fn decide(
         if let Some(pk) = peaks(f, p, c - lim, c + lim)
             .filter(|pk| (pk.time - centers[i]).abs() > BORROW_OFF && pk.value > peak.value)
             .filter(|pk| !explained(pk.time))
-            // Not a semitone neighbour's attack leaking into this pitch's salience.
+            // Not another key's attack (one not written there) leaking into this pitch's
+            // salience: no semitone neighbour, and no lower key with a partial at or a semitone
+            // from this pitch's first two harmonics, has a stronger onset there.
             .filter(|pk| {
-                f.pf(pk.frame, p.saturating_sub(1))
-                    .max(f.pf(pk.frame, p + 1))
-                    < pk.value
+                let p = p as i32;
+                let lower = HARMONIC_STEPS[1..].iter().flat_map(|&k| {
+                    [0, 12]
+                        .into_iter()
+                        .flat_map(move |kp| (-1..=1).map(move |d| p + kp - k + d))
+                });
+                // The lower octave's salience holds this key's own partials: no rival.
+                ![p - 1, p + 1]
+                    .into_iter()
+                    .chain(lower)
+                    .filter(|&q| q != p && q != p - 12 && (0..=127).contains(&q))
+                    .any(|q| f.pf(pk.frame, q as u8) >= pk.value)
             })
             .max_by(|x, y| x.value.total_cmp(&y.value))
         {
