@@ -434,6 +434,24 @@ fn injected_errors_are_found_at_the_right_notes() {
     error_recall([0.95; 4], [0.1, 0.05, 0.05, 0.15]);
 }
 
+/// Injected errors on three pieces the first rules were not developed on (low bass, chords over
+/// held octaves). The 0.95 is not reached here yet for dropped and extra notes (on these
+/// seeds: [0.982, 0.974, 0.928, 0.811], false [8, 13, 10, 41]); these floors sit just under
+/// what is reached so that a rule change which loses ground on them fails.
+#[test]
+fn injected_errors_on_other_pieces_hold_their_floor() {
+    error_recall_on(
+        &[
+            ("03_piano_beethoven_fur_elise.mid", 40.0),
+            ("10_piano_bach_invention_1_mutopia.mid", 40.0),
+            ("08_piano_schumann_happy_farmer.mid", 40.0),
+        ],
+        &SEEDS[..3],
+        [0.95, 0.95, 0.9, 0.78],
+        [0.06, 0.08, 0.12, 0.45],
+    );
+}
+
 /// Per-class counts of one injected-error run: found, injected, false reports.
 #[derive(Default, Clone, Copy, Debug)]
 struct Counts {
@@ -699,11 +717,21 @@ fn harness() {
 }
 
 fn error_recall(min_recall: [f64; 4], max_false: [f64; 4]) {
+    error_recall_on(&PIECES, &SEEDS[..3], min_recall, max_false);
+}
+
+/// Pooled recall and false reports per class over `pieces` x `seeds`, asserted.
+fn error_recall_on(
+    pieces: &[(&str, f64)],
+    seeds: &[u64],
+    min_recall: [f64; 4],
+    max_false: [f64; 4],
+) {
     let mut found = [0usize; 4];
     let mut total = [0usize; 4];
     let mut false_pos = [0usize; 4];
-    for (name, secs) in PIECES {
-        for seed in &SEEDS[..3] {
+    for &(name, secs) in pieces {
+        for seed in seeds {
             let c = error_counts(name, secs, *seed, true);
             for i in 0..4 {
                 found[i] += c.found[i];
