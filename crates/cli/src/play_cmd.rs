@@ -229,7 +229,7 @@ fn summary(player: &mut Player) {
     );
 }
 
-/// `play song.mid --soundfont F`: the same player and keys over a [`MidiSource`].
+/// `play song.mid --soundfont F`: the same player and keys over a [`MidiSource`](audio_core::midi::MidiSource).
 fn play_midi(args: &PlayArgs) -> Result<(), CliError> {
     use audio_core::midi::{
         MidiOptions, MidiSong, MidiSource, default_soundfont_path, load_soundfont,

@@ -1,4 +1,4 @@
-//! The cpal device sink: a thin layer that runs a [`Transport`] in the output callback.
+//! The cpal device sink: a thin layer that runs a [`Transport`](crate::transport::Transport) in the output callback.
 //!
 //! Design choice: the source is rendered **directly in the audio callback**, in 128-frame
 //! blocks, rather than by a render thread feeding an `rtrb` ring. Reasons:

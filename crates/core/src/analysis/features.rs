@@ -520,7 +520,7 @@ pub struct HiRes {
     pub bins: usize,
     /// Bin width, Hz.
     pub df: f64,
-    /// Harmonic bin ranges per pitch at this resolution, like [`Features::ranges`].
+    /// Harmonic bin ranges per pitch at this resolution, like those `harmonic_ranges` gives the features.
     pub ranges: Vec<(u16, u16)>,
 }
 

@@ -15,7 +15,7 @@
 //!    its predicted time (proximity-weighted, each peak used once). The first pass refits the
 //!    line on the matched notes; the second uses it (plus a slowly varying local correction)
 //!    and gives each note's timing.
-//! 4. Decisions ([`pitchfit`]): notes are grouped into chords by onset (30 ms); at each chord
+//! 4. Decisions (`pitchfit`): notes are grouped into chords by onset (30 ms); at each chord
 //!    the new energy (long window after minus short window before) is fitted by NNLS with
 //!    harmonic templates of the chord's pitches, their semitone neighbours and the notes
 //!    sharing the windows. A note is played when its activation is a fair share of its
@@ -23,7 +23,7 @@
 //!    otherwise missed. Restruck keys use their short-flux peak; a note whose harmonics all
 //!    belong to a lower chord note (octave, twelfth) cannot be checked and counts as played;
 //!    both rules need the note's own harmonics (those no note struck there shares) to rise
-//!    at the onset ([`pitchfit::PitchFit::rise_db`]; over a held lower octave, whose beating
+//!    at the onset (`PitchFit::rise_db`; over a held lower octave, whose beating
 //!    masks the median, one of its two lowest harmonics rising 6 dB will do); a key held right
 //!    up to the onset whose own harmonics fall 6 dB there was not struck again. A note at half
 //!    its threshold or more whose own harmonics rise 6 dB counts as played; both need no
