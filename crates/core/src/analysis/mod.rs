@@ -1335,7 +1335,7 @@ fn decide(
         // A wrong pitch with no onset of its own there, judged at a peak off the predicted
         // time: that peak was another onset's; try the predicted time as well.
         if let Some(Some(k)) = v
-            && (eval_t[i] - centers[i]).abs() > 0.05
+            && (eval_t[i] - centers[i]).abs() > BORROW_OFF
         {
             let c = f.frame_at(tc);
             let own = peaks(f, qs[k as usize], c - 4, c + 4)
@@ -1346,7 +1346,7 @@ fn decide(
         }
         let mut at = tc;
         // Not there at its peak, which lies off the predicted time: try the predicted time.
-        if v.is_none() && (eval_t[i] - centers[i]).abs() > 0.05 {
+        if v.is_none() && (eval_t[i] - centers[i]).abs() > BORROW_OFF {
             let near: Vec<usize> =
                 notes_near(&sorted, centers[i], NUISANCE_BEFORE, NUISANCE_AFTER).collect();
             let frame = f.frame_at(centers[i]).max(0) as usize;
