@@ -146,7 +146,7 @@ pub fn resample(samples: &[f32], channels: usize, from: u32, to: u32) -> Result<
         .process_all_into_buffer(&input, &mut output, frames, None)
         .map_err(|e| format!("resampler: {e}"))?;
     let want = ((frames as f64) * to as f64 / from as f64).round() as usize;
-    out.truncate(produced.min(want).max(0) * channels);
+    out.truncate(produced.min(want) * channels);
     out.resize(want * channels, 0.0);
     Ok(out)
 }

@@ -93,7 +93,7 @@ pub fn envelope(x: &[f32], win: usize, step: usize) -> Vec<f32> {
         if i >= win {
             acc -= abs[i - win];
         }
-        if i + 1 >= win && (i + 1 - win) % step.max(1) == 0 {
+        if i + 1 >= win && (i + 1 - win).is_multiple_of(step.max(1)) {
             out.push((acc / win as f64) as f32);
         }
     }

@@ -68,7 +68,7 @@ impl Clip {
         sample_rate: u32,
         label: &str,
     ) -> Result<Clip, TrackError> {
-        if samples.len() % 2 != 0 {
+        if !samples.len().is_multiple_of(2) {
             return Err(TrackError::invalid(
                 label,
                 spec.path.clone(),

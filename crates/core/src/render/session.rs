@@ -121,12 +121,12 @@ fn matching_voice(prev: &[VoiceSpec], v: &VoiceSpec, index: usize) -> Option<usi
     if let Some(id) = &v.identity {
         return prev.iter().position(|p| p.identity.as_ref() == Some(id));
     }
-    if !v.description.is_empty() {
-        if let Some(i) = prev.iter().position(|p| {
+    if !v.description.is_empty()
+        && let Some(i) = prev.iter().position(|p| {
             p.description == v.description && p.voice_type == v.voice_type && p.kind == v.kind
-        }) {
-            return Some(i);
-        }
+        })
+    {
+        return Some(i);
     }
     prev.get(index).filter(|p| p.kind == v.kind).map(|_| index)
 }
@@ -394,15 +394,17 @@ impl SessionSource {
                 for i in 0..m {
                     let f = a + i as u64;
                     let mut g = 1.0f32;
-                    if let Some(fi) = step.fade_in {
-                        if f >= fi.start && f < fi.start + fi.len {
-                            g *= fi.gains(f).1;
-                        }
+                    if let Some(fi) = step.fade_in
+                        && f >= fi.start
+                        && f < fi.start + fi.len
+                    {
+                        g *= fi.gains(f).1;
                     }
-                    if let Some(fo) = step.fade_out {
-                        if f >= fo.start && f < fo.start + fo.len {
-                            g *= fo.gains(f).0;
-                        }
+                    if let Some(fo) = step.fade_out
+                        && f >= fo.start
+                        && f < fo.start + fo.len
+                    {
+                        g *= fo.gains(f).0;
                     }
                     ml[off + i] += (bl[i] * kb + nl[i] * kn) * g;
                     mr[off + i] += (br[i] * kb + nr[i] * kn) * g;
