@@ -544,6 +544,12 @@ pub fn analyze(
 /// Semitones from a note to its first harmonics (1 to 8).
 const HARMONIC_STEPS: [i32; 8] = [0, 12, 19, 24, 28, 31, 34, 36];
 
+/// Whether `p` sits on harmonic 2 to 8 of `base` (an octave, a twelfth, ... above it): every
+/// partial of `p` is then one of `base`'s.
+fn on_harmonic_of(p: u8, base: u8) -> bool {
+    HARMONIC_STEPS[1..].contains(&(p as i32 - base as i32))
+}
+
 /// Frames per DTW frame (about 200 ms: the DTW only seeds the note search, and its cost
 /// grows with the square of the frame count).
 const COARSE: usize = 20;
@@ -1174,8 +1180,7 @@ fn decide(
         // assume the lower note was struck before or with it) vouches for it.
         let partial = (eval_t[i] - centers[i]).abs() > BORROW_OFF
             && chords[e.chord].iter().any(|&j| {
-                HARMONIC_STEPS[1..].contains(&(p as i32 - notes[j].pitch as i32))
-                    && (centers[j] - centers[i]).abs() > CHORD_GAP
+                on_harmonic_of(p, notes[j].pitch) && (centers[j] - centers[i]).abs() > CHORD_GAP
             });
         // The same key struck again within the long window: the fit also holds that attack, so
         // only the short-window flux peak at this onset speaks for this one.
@@ -1309,7 +1314,7 @@ fn decide(
             for k in [0, 2] {
                 claimed[k] |= chords[e.chord].iter().any(|&j| {
                     j != i
-                        && HARMONIC_STEPS[1..].contains(&(qs[k] as i32 - notes[j].pitch as i32))
+                        && on_harmonic_of(qs[k], notes[j].pitch)
                         && ev[j]
                             .as_ref()
                             .is_some_and(|ej| ej.a[1] >= HARMONIC_CLAIM * a[k])
@@ -1617,9 +1622,7 @@ fn find_extra_nnls(
             let above: Vec<u8> = cands
                 .iter()
                 .zip(act.iter())
-                .filter(|&(&y, &ay)| {
-                    HARMONIC_STEPS[1..].contains(&(y as i32 - x as i32)) && ay >= ax
-                })
+                .filter(|&(&y, &ay)| on_harmonic_of(y, x) && ay >= ax)
                 .map(|(&y, _)| y)
                 .collect();
             if !above.is_empty() {

@@ -166,10 +166,10 @@ impl<'a> PitchFit<'a> {
     }
 
     /// Level change (dB) at the onset frame `t` at the harmonics of `p` that no pitch of
-    /// `others` (notes struck there) shares (none when `p` is a harmonic of one of them): the median over those harmonics of the peak
-    /// amplitude in the short window just after the onset over the one just before. A struck
-    /// key rises; a held or released one only decays. Harmonics nearly silent on both sides
-    /// are left out. `None` when no harmonic is free (or none sounds).
+    /// `others` (notes struck there) shares (none when `p` is a harmonic of one of them): the
+    /// median over those harmonics of the peak amplitude in the short window just after the
+    /// onset over the one just before. A struck key rises; a held or released one only decays.
+    /// Harmonics nearly silent on both sides are left out. `None` when no harmonic is free (or none sounds).
     pub fn rise_db(&mut self, t: usize, p: u8, others: &[u8]) -> Option<f32> {
         let mut db: Vec<f32> = self.rise_levels(t, p, others).iter().map(|x| x.1).collect();
         if db.is_empty() {
@@ -206,7 +206,7 @@ impl<'a> PitchFit<'a> {
             // with it, however high.
             let shared = others.iter().any(|&o| {
                 let fo = features::pitch_hz(o as f64);
-                super::HARMONIC_STEPS[1..].contains(&(p as i32 - o as i32))
+                super::on_harmonic_of(p, o)
                     || (1..=12).any(|k| (12.0 * (fh / (fo * k as f64)).log2()).abs() < 0.6)
             });
             if shared {
