@@ -61,7 +61,7 @@ fn frame_dist(a: &[f32; 24], b: &[f32; 24]) -> f32 {
 /// Frames per lane group in [`dtw_map`].
 const LANES: usize = 8;
 
-/// Chroma norm of a frame, as [`frame_dist`] computes it.
+/// Chroma norm of a frame, as `frame_dist` computes it.
 #[inline]
 fn chroma_norm(a: &[f32; 24]) -> f32 {
     let mut aa = 0.0f32;

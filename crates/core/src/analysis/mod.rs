@@ -15,36 +15,34 @@
 //!    its predicted time (proximity-weighted, each peak used once). The first pass refits the
 //!    line on the matched notes; the second uses it (plus a slowly varying local correction)
 //!    and gives each note's timing.
-//! 4. Decisions (`pitchfit`): notes are grouped into chords by onset (30 ms); at each chord
-//!    the new energy (long window after minus short window before) is fitted by NNLS with
-//!    harmonic templates of the chord's pitches, their semitone neighbours and the notes
-//!    sharing the windows. A note is played when its activation is a fair share of its
-//!    chord's and of the typical note's; a neighbour twice as strong is a wrong pitch;
-//!    otherwise missed. Restruck keys use their short-flux peak; a note whose harmonics all
-//!    belong to a lower chord note (octave, twelfth) cannot be checked and counts as played;
-//!    both rules need the note's own harmonics (those no note struck there shares) to rise
-//!    at the onset (`PitchFit::rise_db`; over a held lower octave, whose beating
-//!    masks the median, one of its two lowest harmonics rising 6 dB will do); a key held right
-//!    up to the onset whose own harmonics fall 6 dB there was not struck again. A note at half
-//!    its threshold or more whose own harmonics rise 6 dB counts as played; both need no
-//!    semitone neighbour at half its activation. A rule raising a note's activation does not
-//!    shield it from a neighbour the fit does see: one 1.5 times the raised and twice the
-//!    fitted activation, with its own harmonics rising 6 dB, is the key struck. One onset
-//!    serves one note: a note whose peak is another note's onset (borrowed) needs a strong
-//!    attack of its own pitch there (its own harmonics not falling 6 dB), a retry at the
-//!    predicted time needs its own flux peak, a wrong pitch needs its own onset, and two notes
-//!    played at one pitch and time keep the better-placed one. A peak over 0.12 s off a note's
-//!    predicted time, at a semitone neighbour's predicted time where the neighbour's own pitch
-//!    is weaker, is that neighbour struck a semitone off: the note looks for its onset near its
-//!    own predicted time instead. A peak off the predicted time on the fresh onset of a lower
-//!    note written elsewhere, with a harmonic at the note's pitch, is that note's partial: no
-//!    rule of thumb vouches for it. In a repeated chord, a held key whose flux peak is under
-//!    0.3 of its strongest struck-again mate's and whose own harmonics do not rise was not
-//!    struck again. A wrong pitch with no onset of its own at a peak off the predicted time is
-//!    retried at that time. A note struck with its lower octave (twelfth, two octaves) peaks at
-//!    that note's onset anyway; a stronger peak of its pitch within 0.15 s that no note sharing
-//!    its partials (or a semitone off them) explains, written or by a stronger onset there, is
-//!    its own attack and gives its timing.
+//! 4. Decisions (`decide.rs`, fits in `pitchfit.rs`): notes are grouped into chords by onset (30
+//!    ms); at each chord the new energy (long window after minus short window before) is fitted by
+//!    NNLS with harmonic templates of the chord's pitches, their semitone neighbours and the notes
+//!    sharing the windows. A note is played when its activation is a fair share of its chord's and
+//!    of the typical note's; a neighbour twice as strong is a wrong pitch; otherwise missed.
+//!    Restruck keys use their short-flux peak; a note whose harmonics all belong to a lower chord
+//!    note (octave, twelfth) cannot be checked and counts as played; both rules need the note's own
+//!    harmonics (those no note struck there shares) to rise at the onset (`PitchFit::rise_db`; over
+//!    a held lower octave, whose beating masks the median, one of its two lowest harmonics rising 6
+//!    dB will do); a key held right up to the onset whose own harmonics fall 6 dB there was not
+//!    struck again. A note at half its threshold or more whose own harmonics rise 6 dB counts as
+//!    played; both need no semitone neighbour at half its activation. A rule raising a note's
+//!    activation does not shield it from a neighbour the fit does see: one 1.5 times the raised and
+//!    twice the fitted activation, with its own harmonics rising 6 dB, is the key struck. One onset
+//!    serves one note: a note whose peak is another note's onset (borrowed) needs a strong attack
+//!    of its own pitch there (its own harmonics not falling 6 dB), a retry at the predicted time
+//!    needs its own flux peak, a wrong pitch needs its own onset, and two notes played at one pitch
+//!    and time keep the better-placed one. A peak over 0.12 s off a note's predicted time, at a
+//!    semitone neighbour's predicted time where the neighbour's own pitch is weaker, is that
+//!    neighbour struck a semitone off: the note looks for its onset near its own predicted time
+//!    instead. A peak off the predicted time on the fresh onset of a lower note written elsewhere,
+//!    with a harmonic at the note's pitch, is that note's partial: no rule of thumb vouches for it.
+//!    In a repeated chord, a held key whose flux peak is under 0.3 of its strongest struck-again
+//!    mate's and whose own harmonics do not rise was not struck again. A wrong pitch with no onset
+//!    of its own at a peak off the predicted time is retried at that time. A note struck with its
+//!    lower octave (twelfth, two octaves) peaks at that note's onset anyway; a stronger peak of its
+//!    pitch within 0.15 s that no note sharing its partials (or a semitone off them) explains,
+//!    written or by a stronger onset there, is its own attack and gives its timing.
 //!    Extra notes: at every chord and every flux onset 25 ms or more from the chords, a fit
 //!    with all pitches of the range; a strong activation no sounding note explains (not its
 //!    pitch, not its harmonic, not a semitone leak of it or of a candidate twice as strong)
@@ -71,6 +69,7 @@
 //!    about timing *after removing the global tempo ratio and offset*.
 
 pub mod align;
+mod decide;
 pub mod features;
 mod pitchfit;
 
@@ -79,6 +78,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::midi::{MidiError, MidiSong};
+use decide::{Decided, decide};
 use features::Features;
 
 /// A note of the expected score.
@@ -699,7 +699,7 @@ fn typical_strength(out: &[Outcome]) -> f32 {
 /// Matches every expected note to a salience peak of its pitch near its predicted time
 /// (`centers`): per pitch, the order-preserving assignment with the largest total
 /// proximity-weighted salience (dynamic programming), each peak used once. Every
-/// note keeps its peak if it has one ([`decide`] judges them).
+/// note keeps its peak if it has one ([`decide()`](fn@decide) judges them).
 fn match_notes(
     f: &Features,
     notes: &[ExpectedNote],
@@ -781,53 +781,20 @@ fn assign(
 
 /// Expected notes whose onsets lie within this of each other form one chord.
 const CHORD_GAP: f64 = 0.03;
-/// A note is played when its activation reaches this share of the strongest note of its chord
-/// ...
-const REL_CHORD: f32 = 0.2;
-/// ... and this share of the typical note's activation (median over the piece).
-const REL_TYPICAL: f32 = 0.2;
 /// A neighbour a semitone away is the played pitch when its activation exceeds the written
 /// pitch's by this factor.
 const WRONG_RATIO: f32 = 2.0;
-/// A neighbour this many times a note's activation raised by a rule of thumb (restruck,
-/// covered), twice its fitted one and with a clear attack of its own, is a wrong pitch.
-const RAISED_RIVAL: f32 = 1.5;
-/// A restruck note's short-flux peak, relative to the typical note's, counts this much as its
-/// activation relative to the typical one.
-const RESTRIKE_TRUST: f32 = 1.0;
 /// Extra notes: short-window flux salience of their onset relative to the typical note's.
 const EXTRA_FLUX: f32 = 0.3;
-/// A note whose onset peak lies this far (s) from its predicted time ...
+/// A note's onset peak this far (s) from its predicted time is "off its time" (a peak it may
+/// have borrowed from another note's onset).
 const BORROW_OFF: f64 = 0.05;
-/// ... on a chord with a note predicted this much closer (s) has borrowed that note's onset:
-/// it needs this share of the chord's strongest activation.
-const BORROW_MARGIN: f64 = 0.03;
-const BORROW_REL: f32 = 0.35;
-/// A semitone neighbour that is an upper harmonic of a chord note this many times stronger is
-/// that note's partial.
-const HARMONIC_CLAIM: f32 = 2.5;
 /// Two notes played at one pitch within this (s) are one onset: it serves one note.
 const EXCLUSIVE_GAP: f64 = 0.05;
-/// Another attack of the same pitch this soon (s) after an onset lies in its long window.
-const FOLLOW_WINDOW: f64 = 0.19;
-/// A note found at its predicted time (not at its peak) needs a flux peak there of this share
-/// of the typical note's.
-const RETRY_FLUX: f32 = 0.3;
-/// The rise test: notes struck this long before / after an onset share it, and a note's own
-/// harmonics must rise by this much (dB, median) there.
-const RISE_BEFORE: f64 = 0.05;
-const RISE_AFTER: f64 = 0.1;
-const RISE_DB: f32 = 3.0;
-/// A rise this large (dB) of the note's own harmonics is a clear attack of its own: it lets a
-/// note at [`NEAR_THR`] of its threshold or more count, and one lowest harmonic rising this
-/// much speaks for a note over a held lower octave.
+/// A rise this large (dB) of a note's own harmonics is a clear attack of its own (see
+/// `decide`: it lets a note near its threshold count, and one lowest harmonic rising this much
+/// speaks for a note over a held lower octave).
 const CLEAR_RISE_DB: f32 = 6.0;
-/// Share of its threshold a note with a clear rise needs.
-const NEAR_THR: f32 = 0.5;
-/// Those two rules need every semitone neighbour below this share of the note's activation.
-const LONE_NEIGHBOUR: f32 = 0.5;
-/// A same-key restrike needs a short-window flux peak of this share of the typical note's.
-const SAME_KEY_FLUX: f32 = 0.08;
 /// Extra notes: flux onsets at least this far (s) from a chord onset get their own fit (an
 /// extra note just before a chord lies in that chord's window before).
 const EXTRA_AWAY: f64 = 0.025;
@@ -858,602 +825,8 @@ const ORPHAN_FLUX: f32 = 0.1;
 const RETIME_GAP: f64 = 0.15;
 /// An extra note needs a free low harmonic with this share of its strongest new energy.
 const OWN_LOW_SHARE: f32 = 0.3;
-/// A held key struck again in a repeated chord needs this share of its strongest struck-again
-/// mate's flux peak, unless its own harmonics rise (mates struck again reach 0.35 or more).
-const FAINT_REPEAT: f32 = 0.3;
 /// A wrong pitch lies at most this far (s) from the note's predicted time.
 const WRONG_OFF: f64 = 0.1;
-/// A note's onset peak this far (s) off its predicted time (beyond the matching's proximity
-/// scale, the pass-2 sigma) on a semitone neighbour's predicted time may be that neighbour's.
-const YIELD_OFF: f64 = 0.12;
-/// How far from its predicted time a covered note's own attack is looked for (s).
-const SHIFT_LOOK: f64 = 0.15;
-
-/// One fit: candidate pitches and their activations.
-struct Fit {
-    cands: Vec<u8>,
-    act: Vec<f32>,
-}
-
-impl Fit {
-    fn get(&self, p: u8) -> f32 {
-        self.cands
-            .iter()
-            .position(|&c| c == p)
-            .map_or(0.0, |i| self.act[i])
-    }
-}
-
-/// Expected notes (indices) whose evaluation time lies in `[t - before, t + after]`.
-fn notes_near<'b>(
-    sorted: &'b [(f64, usize)],
-    t: f64,
-    before: f64,
-    after: f64,
-) -> impl Iterator<Item = usize> + 'b {
-    let k = sorted.partition_point(|&(e, _)| e < t - before);
-    sorted[k..]
-        .iter()
-        .take_while(move |&&(e, _)| e <= t + after)
-        .map(|&(_, i)| i)
-}
-
-/// Fit at `frame` with the members' pitches and their semitone neighbours, plus the pitches of
-/// the notes sharing the long windows.
-fn chord_fit(
-    pf: &mut pitchfit::PitchFit,
-    frame: usize,
-    members: &[u8],
-    nearby: impl Iterator<Item = u8>,
-) -> Fit {
-    let mut cands: Vec<u8> = Vec::new();
-    for &p in members {
-        for q in [p.saturating_sub(1), p, p + 1] {
-            if (features::PITCH_LO..=features::PITCH_HI).contains(&q) && !cands.contains(&q) {
-                cands.push(q);
-            }
-        }
-    }
-    for q in nearby {
-        if !cands.contains(&q) {
-            cands.push(q);
-        }
-    }
-    pf.load(frame);
-    let mut act = Vec::new();
-    pf.fit(&cands, &mut act);
-    Fit { cands, act }
-}
-
-/// Result of the score-informed decisions.
-struct Decided {
-    outcomes: Vec<Outcome>,
-    /// Chord onset frames fitted.
-    chord_frames: Vec<usize>,
-    /// Median activation of the notes at their written pitch.
-    typical: f32,
-}
-
-/// Decides every expected note from chord-wise harmonic-template fits (see [`pitchfit`]):
-/// played, played a semitone off, or missed. `out`: each note's onset peak of its own pitch
-/// (the timing), from [`match_notes`].
-fn decide(
-    f: &Features,
-    pf: &mut pitchfit::PitchFit,
-    notes: &[ExpectedNote],
-    centers: &[f64],
-    out: &[Outcome],
-    strength: f32,
-) -> Decided {
-    let n = notes.len();
-    // A peak far (beyond a plain timing error) off a note's predicted time, right at the predicted time of a semitone
-    // neighbour whose own pitch is weaker there, is that neighbour struck a semitone off (its
-    // onset leaks into this pitch's salience): the note takes its own pitch's best peak near
-    // its predicted time instead, if any, else it is judged at that time.
-    let mut out = out.to_vec();
-    for i in 0..n {
-        let Outcome::Played { peak, .. } = out[i] else {
-            continue;
-        };
-        let p = notes[i].pitch;
-        let off = (peak.time - centers[i]).abs();
-        let own = f.pf(peak.frame, p);
-        let yields = off > YIELD_OFF
-            && notes.iter().any(|m| {
-                m.pitch.abs_diff(p) == 1
-                    && {
-                        let d = (centers[m.index] - peak.time).abs();
-                        d <= CHORD_GAP && d + BORROW_MARGIN < off
-                    }
-                    && f.pf(peak.frame, m.pitch) < own
-            });
-        if yields {
-            let c = f.frame_at(centers[i]);
-            let lim = (BORROW_OFF / f.hop_s).round() as isize;
-            out[i] = peaks(f, p, c - lim, c + lim)
-                .max_by(|x, y| x.value.total_cmp(&y.value))
-                .map_or(Outcome::Missed, |pk| Outcome::Played { pitch: p, peak: pk });
-        }
-    }
-    // A note struck with a lower note an octave, a twelfth or two octaves under it shows a
-    // salience peak at that note's onset whether or not it was struck there (all its harmonics
-    // are the lower note's). A stronger peak of its pitch nearby that no other note's onset
-    // (written or matched) with partials at or a semitone from its own (a harmonic below or
-    // above, or a semitone off one: they leak into its salience) explains can only be its own
-    // attack: it was played early or late.
-    // Only its timing moves (the decision at the chord, where the lower note covers it, stays).
-    let mut own_attack: Vec<Option<Peak>> = vec![None; n];
-    for i in 0..n {
-        let Outcome::Played { peak, .. } = out[i] else {
-            continue;
-        };
-        let p = notes[i].pitch;
-        if (peak.time - centers[i]).abs() > CHORD_GAP {
-            continue;
-        }
-        let lower_struck = notes.iter().any(|m| {
-            [12, 19, 24].contains(&(p as i32 - m.pitch as i32))
-                && (centers[m.index] - centers[i]).abs() <= CHORD_GAP
-                && matches!(out[m.index], Outcome::Played { peak: q, .. }
-                    if (q.time - peak.time).abs() <= CHORD_GAP)
-        });
-        if !lower_struck {
-            continue;
-        }
-        let explained = |t: f64| {
-            notes.iter().any(|m| {
-                m.index != i
-                    && HARMONIC_STEPS
-                        .iter()
-                        .any(|&k| ((p as i32 - m.pitch as i32).abs() - k).abs() <= 1)
-                    && ((centers[m.index] - t).abs() <= BORROW_OFF
-                        || matches!(out[m.index], Outcome::Played { peak: q, .. }
-                            if (q.time - t).abs() <= BORROW_OFF))
-            })
-        };
-        let c = f.frame_at(centers[i]);
-        let lim = (SHIFT_LOOK / f.hop_s).round() as isize;
-        if let Some(pk) = peaks(f, p, c - lim, c + lim)
-            .filter(|pk| (pk.time - centers[i]).abs() > BORROW_OFF && pk.value > peak.value)
-            .filter(|pk| !explained(pk.time))
-            // Not another key's attack (one not written there) leaking into this pitch's
-            // salience: no semitone neighbour, and no lower key with a partial at or a semitone
-            // from this pitch's first two harmonics, has a stronger onset there.
-            .filter(|pk| {
-                let p = p as i32;
-                let lower = HARMONIC_STEPS[1..].iter().flat_map(|&k| {
-                    [0, 12]
-                        .into_iter()
-                        .flat_map(move |kp| (-1..=1).map(move |d| p + kp - k + d))
-                });
-                // The lower octave's salience holds this key's own partials: no rival.
-                ![p - 1, p + 1]
-                    .into_iter()
-                    .chain(lower)
-                    .filter(|&q| q != p && q != p - 12 && (0..=127).contains(&q))
-                    .any(|q| f.pf(pk.frame, q as u8) >= pk.value)
-            })
-            .max_by(|x, y| x.value.total_cmp(&y.value))
-        {
-            own_attack[i] = Some(pk);
-        }
-    }
-    let out = &out[..];
-    let eval_t: Vec<f64> = (0..n)
-        .map(|i| match out[i] {
-            Outcome::Played { peak, .. } => peak.time,
-            Outcome::Missed => centers[i],
-        })
-        .collect();
-    let mut sorted: Vec<(f64, usize)> = eval_t.iter().copied().zip(0..n).collect();
-    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-    // 1. Chords: onsets within CHORD_GAP of the chord's first.
-    let mut chords: Vec<Vec<usize>> = Vec::new();
-    for &(t, i) in &sorted {
-        match chords.last_mut() {
-            Some(c) if t - eval_t[c[0]] <= CHORD_GAP => c.push(i),
-            _ => chords.push(vec![i]),
-        }
-    }
-    // 2. Fit per chord; per note its own and its neighbours' activations.
-    struct Ev {
-        chord: usize,
-        a: [f32; 3],
-        claimed: [bool; 3],
-    }
-    let mut ev: Vec<Option<Ev>> = (0..n).map(|_| None).collect();
-    // The long-window spectra of every chord onset, in parallel up front.
-    let onsets: Vec<usize> = chords
-        .iter()
-        .map(|c| f.frame_at(eval_t[c[c.len() / 2]]).max(0) as usize)
-        .collect();
-    pf.preload(&onsets);
-    let mut chord_max = Vec::with_capacity(chords.len());
-    let mut chord_frames = Vec::with_capacity(chords.len());
-    let mut chord_time = Vec::with_capacity(chords.len());
-    for (ci, c) in chords.iter().enumerate() {
-        let t = eval_t[c[c.len() / 2]];
-        let frame = f.frame_at(t).max(0) as usize;
-        let members: Vec<u8> = c.iter().map(|&i| notes[i].pitch).collect();
-        let near: Vec<usize> = notes_near(&sorted, t, NUISANCE_BEFORE, NUISANCE_AFTER).collect();
-        let fit = chord_fit(pf, frame, &members, near.iter().map(|&j| notes[j].pitch));
-        let mut mx = 0.0f32;
-        for &i in c {
-            let p = notes[i].pitch;
-            let qs = [p.saturating_sub(1), p, p + 1];
-            let claimed = qs.map(|q| q != p && near.iter().any(|&j| notes[j].pitch == q));
-            let a = qs.map(|q| fit.get(q));
-            mx = mx.max(a[1]);
-            ev[i] = Some(Ev {
-                chord: ci,
-                a,
-                claimed,
-            });
-        }
-        chord_max.push(mx);
-        chord_frames.push(frame);
-        chord_time.push(t);
-    }
-    let mut own: Vec<f32> = ev.iter().flatten().map(|e| e.a[1]).collect();
-    own.sort_by(|a, b| a.total_cmp(b));
-    let typical = own.get(own.len() / 2).copied().unwrap_or(1.0).max(1e-6);
-    // 3. Decisions.
-    // `fitted[k]`: what neighbour k must be twice of; the note's own activation unless a rule
-    // of thumb raised it and the neighbour shows an attack of its own (see below).
-    let verdict =
-        |a: [f32; 3], claimed: [bool; 3], thr: f32, fitted: [f32; 3]| -> Option<Option<u8>> {
-            let mut best: Option<(usize, f32)> = None;
-            for k in [0, 2] {
-                if !claimed[k]
-                    && a[k] >= thr
-                    && a[k] > WRONG_RATIO * fitted[k]
-                    && best.is_none_or(|(_, b)| a[k] > b)
-                {
-                    best = Some((k, a[k]));
-                }
-            }
-            match best {
-                Some((k, _)) => Some(Some(k as u8)),
-                None if a[1] >= thr => Some(None),
-                None => None,
-            }
-        };
-    let synth = |t: f64, v: f32| Peak {
-        frame: f.frame_at(t).max(0) as usize,
-        time: t,
-        value: v,
-    };
-    // Restruck: the same key (or a lower note with a harmonic there) still sounds, so the
-    // long windows hardly differ; the short-window flux peak of the note speaks for it.
-    let restrike = |i: usize| {
-        let n = notes[i];
-        notes.iter().any(|m| {
-            m.index != n.index
-                && m.start < n.start - 0.03
-                && m.end > n.start - 0.15
-                && HARMONIC_STEPS.contains(&(n.pitch as i32 - m.pitch as i32))
-        })
-    };
-    // The same key, held or released up to 0.1 s before (its release still rings, so its
-    // harmonics hardly rise at the new attack).
-    let same_key = |i: usize| {
-        let n = notes[i];
-        notes.iter().any(|m| {
-            m.index != n.index && m.pitch == n.pitch && m.start < n.start && m.end > n.start - 0.1
-        })
-    };
-    // The same key held right up to this onset (repeated chords): if it is not struck again
-    // it just rings on, so its own harmonics clearly falling there mean it was not.
-    let held_to = |i: usize| {
-        let n = notes[i];
-        notes.iter().any(|m| {
-            m.index != n.index
-                && m.pitch == n.pitch
-                && m.start < n.start
-                && m.end > n.start - CHORD_GAP
-        })
-    };
-    // Covered: a note of its chord an octave, a twelfth or two octaves below has every one of
-    // its harmonics; the fit cannot tell whether it was played, so it is taken as played.
-    let covered = |i: usize, chord: &[usize]| {
-        chord
-            .iter()
-            .any(|&j| [12, 19, 24].contains(&(notes[i].pitch as i32 - notes[j].pitch as i32)))
-    };
-    let mut outcomes = vec![Outcome::Missed; n];
-    for i in 0..n {
-        let Some(e) = &ev[i] else { continue };
-        let p = notes[i].pitch;
-        let qs = [p.saturating_sub(1), p, p + 1];
-        let thr = (REL_CHORD * chord_max[e.chord]).max(REL_TYPICAL * typical);
-        let tc = chord_time[e.chord];
-        let mut a = e.a;
-        // Borrowed: its peak lies off its predicted time, on the onset of another note
-        // predicted there; that onset is the other note's, so this one must show a strong
-        // attack of its own written pitch there (no rule of thumb, no wrong pitch).
-        let borrowed = (eval_t[i] - centers[i]).abs() > BORROW_OFF
-            && chords[e.chord].iter().any(|&j| {
-                j != i && (centers[j] - tc).abs() + BORROW_MARGIN < (centers[i] - tc).abs()
-            });
-        // Off its predicted time, on the fresh onset of a lower note (written elsewhere) that has
-        // a harmonic at its pitch: its peak is that note's partial, so no rule of thumb (they
-        // assume the lower note was struck before or with it) vouches for it.
-        let partial = (eval_t[i] - centers[i]).abs() > BORROW_OFF
-            && chords[e.chord].iter().any(|&j| {
-                on_harmonic_of(p, notes[j].pitch) && (centers[j] - centers[i]).abs() > CHORD_GAP
-            });
-        // The same key struck again within the long window: the fit also holds that attack, so
-        // only the short-window flux peak at this onset speaks for this one.
-        let follow = |t: f64| {
-            notes.iter().any(|m| {
-                m.index != i && m.pitch == p && m.start > notes[i].start && {
-                    let d = centers[m.index] - t;
-                    d > CHORD_GAP && d < FOLLOW_WINDOW
-                }
-            })
-        };
-        let flux_at = |t: f64| {
-            let c = f.frame_at(t);
-            peaks(f, p, c - 3, c + 3)
-                .map(|pk| pk.value)
-                .fold(0.0f32, f32::max)
-                / strength
-                * typical
-        };
-        if follow(tc) {
-            a[1] = a[1].min(flux_at(tc));
-        }
-        let fitted = a[1];
-        // A rule of thumb below speaks for a note only where its own harmonics (those no note
-        // struck there shares) rise at the onset. Not for a key struck again within ~0.1 s:
-        // the window before holds its previous attack (its flux peak speaks for it instead).
-        let others: Vec<u8> = notes_near(&sorted, tc, RISE_BEFORE, RISE_AFTER)
-            .filter(|&j| j != i && notes[j].pitch != p)
-            .map(|j| notes[j].pitch)
-            .collect();
-        let frame_tc = f.frame_at(tc).max(0) as usize;
-        let rises = |pf: &mut pitchfit::PitchFit| {
-            pf.rise_db(frame_tc, p, &others)
-                .is_none_or(|db| db >= RISE_DB)
-        };
-        // No semitone neighbour has half the note's activation (a neighbour that strong may
-        // be the key really struck).
-        let lone = |a: [f32; 3]| a[0].max(a[2]) < LONE_NEIGHBOUR * a[1];
-        // Over a held lower octave or twelfth (not struck with it) the note's harmonics are
-        // all the held string's, whose beating keeps the median rise low; one of its two
-        // lowest harmonics rising clearly is its attack.
-        let low_rise = |pf: &mut pitchfit::PitchFit| {
-            pf.rise_levels(frame_tc, p, &others)
-                .iter()
-                .any(|&(h, db)| h <= 2 && db >= CLEAR_RISE_DB)
-        };
-        // A repeated chord: keys struck again together get a like attack. A held key whose flux
-        // peak is under 0.3 of its strongest struck-again mate's and whose own harmonics do not
-        // rise at all was not struck again (its peak is the mates' attacks in its partials).
-        let faint_repeat = |pf: &mut pitchfit::PitchFit| {
-            let Outcome::Played { peak, .. } = out[i] else {
-                return false;
-            };
-            let mate = chords[e.chord]
-                .iter()
-                .filter(|&&j| j != i && same_key(j))
-                .filter_map(|&j| match out[j] {
-                    Outcome::Played { peak: q, .. } => Some(q.value),
-                    Outcome::Missed => None,
-                })
-                .fold(0.0f32, f32::max);
-            held_to(i)
-                && peak.value < FAINT_REPEAT * mate
-                && pf.rise_db(frame_tc, p, &others).is_some_and(|db| db < 0.0)
-        };
-        if let Outcome::Played { peak, .. } = out[i]
-            && (peak.time - tc).abs() <= CHORD_GAP + 0.01
-            && !borrowed
-            && !partial
-            && a[1] < thr
-            && (restrike(i) || covered(i, &chords[e.chord]))
-            && ((same_key(i)
-                && (!held_to(i)
-                    || pf
-                        .rise_db(frame_tc, p, &others)
-                        .is_none_or(|db| db > -CLEAR_RISE_DB)))
-                || rises(pf)
-                || (!covered(i, &chords[e.chord]) && lone(a) && low_rise(pf)))
-            && !faint_repeat(pf)
-        {
-            if restrike(i) {
-                a[1] = a[1].max(RESTRIKE_TRUST * peak.value / strength * typical);
-                // The same key struck again right on time: the flux peak is all there is,
-                // if there is one (a held or released key only decays).
-                if same_key(i)
-                    && (peak.time - centers[i]).abs() <= CHORD_GAP
-                    && peak.value >= SAME_KEY_FLUX * strength
-                {
-                    a[1] = a[1].max(thr);
-                }
-            }
-            if covered(i, &chords[e.chord]) {
-                a[1] = a[1].max(thr);
-            }
-        }
-        // Near the threshold, no rule of thumb: a note whose own harmonics clearly rise (a
-        // real attack of its own) and that no semitone neighbour rivals was played; the fit
-        // gave part of its energy to chord partners (FluidR3 F4 in a Bb chord).
-        if let Outcome::Played { peak, .. } = out[i]
-            && (peak.time - tc).abs() <= CHORD_GAP + 0.01
-            && !borrowed
-            && a[1] < thr
-            && a[1] >= NEAR_THR * thr
-            && !restrike(i)
-            && !covered(i, &chords[e.chord])
-            && lone(a)
-            && pf
-                .rise_db(frame_tc, p, &others)
-                .is_some_and(|db| db >= CLEAR_RISE_DB)
-        {
-            a[1] = thr;
-        }
-        let mut v = if borrowed {
-            // Its own harmonics must not clearly fall there: a fit share alone may be a
-            // neighbour's leak (a semitone neighbour's partials lie within the template's
-            // tolerance), and a key struck there does not decay.
-            verdict(
-                a,
-                [true, false, true],
-                thr.max(BORROW_REL * chord_max[e.chord]),
-                [a[1]; 3],
-            )
-            .filter(|_| {
-                pf.rise_db(frame_tc, p, &others)
-                    .is_none_or(|db| db > -CLEAR_RISE_DB)
-            })
-        } else {
-            // A neighbour that is an upper harmonic of a much stronger chord note is that
-            // note's partial, not a wrong key.
-            let mut claimed = e.claimed;
-            for k in [0, 2] {
-                claimed[k] |= chords[e.chord].iter().any(|&j| {
-                    j != i
-                        && on_harmonic_of(qs[k], notes[j].pitch)
-                        && ev[j]
-                            .as_ref()
-                            .is_some_and(|ej| ej.a[1] >= HARMONIC_CLAIM * a[k])
-                });
-            }
-            // A rule of thumb vouches for a note the fit cannot see, not against a neighbour it
-            // does see: a neighbour 1.5 times the raised activation, twice the fitted one, whose
-            // own harmonics clearly rise (an attack of its own) is the key struck.
-            let mut cmp = [a[1]; 3];
-            if fitted < a[1] {
-                for k in [0, 2] {
-                    if a[k] > RAISED_RIVAL * a[1]
-                        && pf
-                            .rise_db(frame_tc, qs[k], &others)
-                            .is_some_and(|db| db >= CLEAR_RISE_DB)
-                    {
-                        cmp[k] = fitted.max(0.5 * a[1]);
-                    }
-                }
-            }
-            verdict(a, claimed, thr, cmp)
-        };
-        // A wrong pitch with no onset of its own there, judged at a peak off the predicted
-        // time: that peak was another onset's; try the predicted time as well.
-        if let Some(Some(k)) = v
-            && (eval_t[i] - centers[i]).abs() > BORROW_OFF
-        {
-            let c = f.frame_at(tc);
-            let own = peaks(f, qs[k as usize], c - 4, c + 4)
-                .min_by(|x, y| (x.time - tc).abs().total_cmp(&(y.time - tc).abs()));
-            if own.is_none_or(|pk| (pk.time - centers[i]).abs() > WRONG_OFF) {
-                v = None;
-            }
-        }
-        let mut at = tc;
-        // Not there at its peak, which lies off the predicted time: try the predicted time.
-        if v.is_none() && (eval_t[i] - centers[i]).abs() > BORROW_OFF {
-            let near: Vec<usize> =
-                notes_near(&sorted, centers[i], NUISANCE_BEFORE, NUISANCE_AFTER).collect();
-            let frame = f.frame_at(centers[i]).max(0) as usize;
-            let fit = chord_fit(pf, frame, &[p], near.iter().map(|&j| notes[j].pitch));
-            let claimed = qs.map(|q| q != p && near.iter().any(|&j| notes[j].pitch == q));
-            let mut a = qs.map(|q| fit.get(q));
-            if follow(centers[i]) {
-                a[1] = a[1].min(flux_at(centers[i]));
-            }
-            v = verdict(a, claimed, thr, [a[1]; 3]);
-            at = centers[i];
-            // Played there means an onset of its own there: a real flux peak of the pitch
-            // found, not weaker than a later one in the long window (whose attack the fit
-            // also holds).
-            if let Some(w) = v {
-                let q = w.map_or(p, |k| qs[k as usize]);
-                let c = f.frame_at(at);
-                let here = peaks(f, q, c - 3, c + 3)
-                    .map(|pk| pk.value)
-                    .fold(0.0f32, f32::max);
-                let later = peaks(f, q, c + 4, c + EXTRA_LOOKAHEAD)
-                    .map(|pk| pk.value)
-                    .fold(0.0f32, f32::max);
-                if here < RETRY_FLUX * strength || (w.is_some() && here < later) {
-                    v = None;
-                }
-            }
-        }
-        outcomes[i] = match v {
-            Some(None) => match out[i] {
-                Outcome::Played { peak, .. } if (peak.time - at).abs() <= CHORD_GAP + 0.01 => {
-                    out[i]
-                }
-                _ => Outcome::Played {
-                    pitch: p,
-                    peak: synth(at, e.a[1]),
-                },
-            },
-            Some(Some(k)) => {
-                let q = qs[k as usize];
-                // The wrong note's own onset peak near the chord, if any.
-                // The wrong note's own onset peak near the chord; none: its energy started
-                // elsewhere (another onset in the long window).
-                // Far from its predicted time it is another note (an extra one), not this
-                // note played a semitone off.
-                let c = f.frame_at(at);
-                match peaks(f, q, c - 4, c + 4)
-                    .min_by(|x, y| (x.time - at).abs().total_cmp(&(y.time - at).abs()))
-                {
-                    Some(pk) if (pk.time - centers[i]).abs() <= WRONG_OFF => {
-                        Outcome::Played { pitch: q, peak: pk }
-                    }
-                    _ => Outcome::Missed,
-                }
-            }
-            None => Outcome::Missed,
-        };
-    }
-    // One onset, one note: a wrong pitch that another note also played there (at its written
-    // pitch, or predicted nearer) belongs to that note.
-    let mut by_time: Vec<(f64, u8, usize)> = outcomes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, o)| match o {
-            Outcome::Played { pitch, peak } => Some((peak.time, *pitch, i)),
-            Outcome::Missed => None,
-        })
-        .collect();
-    by_time.sort_by(|a, b| a.0.total_cmp(&b.0));
-    for (k, &(t, q, i)) in by_time.iter().enumerate() {
-        if q == notes[i].pitch {
-            continue;
-        }
-        let lo = by_time.partition_point(|x| x.0 < t - EXCLUSIVE_GAP);
-        let lose = by_time[lo..]
-            .iter()
-            .take_while(|x| x.0 <= t + EXCLUSIVE_GAP)
-            .enumerate()
-            .any(|(m, &(_, qj, j))| {
-                lo + m != k
-                    && qj == q
-                    && (notes[j].pitch == q || (centers[j] - t).abs() < (centers[i] - t).abs())
-            });
-        if lose {
-            outcomes[i] = Outcome::Missed;
-        }
-    }
-    // A covered note played as written at the chord: its timing is its own attack's.
-    for (i, o) in outcomes.iter_mut().enumerate() {
-        if let (Outcome::Played { pitch, peak }, Some(pk)) = (&mut *o, own_attack[i])
-            && *pitch == notes[i].pitch
-            && (peak.time - centers[i]).abs() <= CHORD_GAP
-        {
-            *peak = pk;
-        }
-    }
-    Decided {
-        outcomes,
-        chord_frames,
-        typical,
-    }
-}
 
 /// Extra notes: at every chord onset and every flux onset away from the chords, a fit with all
 /// pitches of the searched range; a strong activation at a pitch that no expected (or
