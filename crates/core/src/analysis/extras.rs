@@ -1,0 +1,523 @@
+//! Step 4b of the pipeline: notes played that the score does not have, and notes whose own
+//! onset lies elsewhere than [`decide()`](fn@super::decide) put it.
+//!
+//! [`find_extra_nnls`] fits every chord onset and every flux onset away from the chords with
+//! all pitches of the searched range ([`onset_frames`]). At each such frame:
+//! 1. [`written_too`]: a note judged a wrong pitch whose written key was struck as well was
+//!    played as written, and the neighbour is an extra note.
+//! 2. [`Onset::screen`]: a strong activation that no sounding note explains and whose own
+//!    partials bear it out is a candidate ([`Reject`] names why one is not).
+//! 3. Its onset is its strongest flux peak in the long window (a later one is fitted at its
+//!    own frame); a candidate a semitone from a note judged missed there is that note played
+//!    a semitone off.
+//!
+//! Then [`orphan_onsets`]: clear attacks where no note starts are keys struck again.
+
+use super::*;
+
+/// Extra notes: short-window flux salience of their onset relative to the typical note's.
+const EXTRA_FLUX: f32 = 0.3;
+/// Extra notes: flux onsets at least this far (s) from a chord onset get their own fit (an
+/// extra note just before a chord lies in that chord's window before).
+const EXTRA_AWAY: f64 = 0.025;
+/// Extra notes: share of the activation its own harmonics (no sounding note's) must bear out.
+const OWN_SHARE: f32 = 0.5;
+/// Extra notes: activation relative to the typical note's.
+const EXTRA_REL: f32 = 0.35;
+/// A note judged a wrong pitch whose written key shows this many times the extra threshold (0.7
+/// of the typical note's activation) was struck too: a struck semitone neighbour leaks only
+/// about half its own activation into it, a key struck in earnest has near the typical one.
+const WRITTEN_TOO_REL: f32 = 2.0;
+/// Extra notes below this pitch (A#2) need [`LOW_EXTRA_REL`] times the extra threshold.
+const LOW_EXTRA_PITCH: u8 = 46;
+const LOW_EXTRA_REL: f32 = 1.5;
+/// Orphan onsets: broadband onset strength of this share of the typical chord onset's, with
+/// no note starting within `ORPHAN_CLEAR` seconds; the struck key's short-window flux peak
+/// must reach `ORPHAN_FLUX` of the typical note's.
+const ORPHAN_ONSET: f32 = 0.15;
+const ORPHAN_CLEAR: f64 = 0.05;
+const ORPHAN_FLUX: f32 = 0.1;
+/// An orphan onset this soon (s) after a sounding note's decided onset is that note's own.
+const RETIME_GAP: f64 = 0.15;
+/// An extra note needs a free low harmonic with this share of its strongest new energy.
+const OWN_LOW_SHARE: f32 = 0.3;
+
+/// What [`find_extra_nnls`] found.
+#[derive(Default)]
+pub(super) struct ExtraScan {
+    /// (time, pitch) of the notes the score does not have.
+    pub(super) extra: Vec<(f64, u8)>,
+    /// Notes whose own onset lies elsewhere than decided (or that were judged missed):
+    /// (note, pitch played, its onset peak).
+    pub(super) retimed: Vec<(usize, u8, Peak)>,
+}
+
+impl ExtraScan {
+    fn is_retimed(&self, i: usize) -> bool {
+        self.retimed.iter().any(|r| r.0 == i)
+    }
+}
+
+/// Why a candidate pitch at an onset is not an extra note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reject {
+    /// Its activation is under the extra threshold.
+    Weak,
+    /// A note sounding there has this pitch.
+    Known,
+    /// A harmonic (or a semitone leak) of a note sounding there.
+    Explained,
+    /// A semitone leak of a candidate twice as strong.
+    Leak,
+    /// Its own harmonics (those no sounding note reaches) do not bear out its activation.
+    NoOwnShare,
+    /// Without the partials of a stronger candidate an octave, twelfth, ... above, too little
+    /// is left (the classic octave error).
+    OctaveError,
+    /// No free low harmonic of its own.
+    NoOwnEvidence,
+}
+
+/// Extra notes: at every chord onset and every flux onset away from the chords, a fit with all
+/// pitches of the searched range; a strong activation at a pitch that no expected (or
+/// wrong-pitch) note near that moment has, and that is not a harmonic of one whose own
+/// activation explains it, is a played note the score does not have.
+pub(super) fn find_extra_nnls(
+    f: &Features,
+    pf: &mut pitchfit::PitchFit,
+    notes: &[ExpectedNote],
+    centers: &[f64],
+    decided: &Decided,
+    strength: f32,
+    range: std::ops::RangeInclusive<u8>,
+) -> ExtraScan {
+    let frames = onset_frames(f, decided, strength, &range);
+    pf.preload(&frames);
+    let known = known_notes(notes, centers, decided);
+    let thr = EXTRA_REL * decided.typical;
+    let thr_flux = EXTRA_FLUX * strength;
+    let mut scan = ExtraScan::default();
+    let mut act = Vec::new();
+    let mut partners: Vec<u8> = Vec::new();
+    let mut cands: Vec<u8> = Vec::new();
+    // Frames still to fit; an onset found later in a long window is fitted at its own frame.
+    let mut queue: std::collections::BTreeSet<usize> = frames.into_iter().collect();
+    let mut next = 0usize;
+    while let Some(&fr) = queue.range(next..).next() {
+        next = fr + 1;
+        let t = fr as f64 * f.hop_s;
+        pf.load(fr);
+        let lo_k = known.partition_point(|&(k, _)| k < t - NUISANCE_BEFORE);
+        let near_t: Vec<(f64, u8)> = known[lo_k..]
+            .iter()
+            .take_while(|&&(k, _)| k <= t + NUISANCE_AFTER)
+            .copied()
+            .collect();
+        let near: Vec<u8> = near_t.iter().map(|&(_, p)| p).collect();
+        // Screen: pitches whose template meets some new energy.
+        let proj: Vec<(u8, f32)> = range.clone().map(|p| (p, pf.projection(p))).collect();
+        let pmax = proj.iter().map(|x| x.1).fold(0.0f32, f32::max);
+        if pmax <= 0.0 {
+            continue;
+        }
+        cands.clear();
+        cands.extend(
+            proj.iter()
+                .filter(|x| x.1 >= 0.25 * pmax)
+                .map(|x| x.0)
+                .chain(near.iter().copied()),
+        );
+        cands.sort_unstable();
+        cands.dedup();
+        pf.fit(&cands, &mut act);
+        let onset = Onset {
+            fr,
+            t,
+            near_t: &near_t,
+            near: &near,
+            cands: &cands,
+            act: &act,
+            thr,
+        };
+        written_too(f, pf, notes, decided, &onset, &mut scan);
+        for (ci, &x) in cands.iter().enumerate() {
+            let ax = act[ci];
+            if onset.screen(pf, x, ax, &scan.extra, &mut partners).is_err() {
+                continue;
+            }
+            // Its onset: the strongest short-window flux peak of its pitch from just before
+            // this frame to the end of the long window (which also holds notes starting up to
+            // 186 ms later; a weaker peak here is then another note's harmonics).
+            let c = fr as isize;
+            let Some(pk) = peaks(f, x, c - 3, c + EXTRA_LOOKAHEAD)
+                .filter(|p| p.value >= thr_flux)
+                .max_by(|a, b| a.value.total_cmp(&b.value))
+            else {
+                continue;
+            };
+            if pk.frame > fr + 3 {
+                // It starts later: judge it there (what sounds there, its own fit).
+                if queue.range(pk.frame - 3..=pk.frame + 3).next().is_none() {
+                    queue.insert(pk.frame);
+                }
+                continue;
+            }
+            if scan
+                .extra
+                .iter()
+                .rev()
+                .take_while(|&&(tt, _)| t - tt < 0.5)
+                .any(|&(tt, pp)| pp == x && (pk.time - tt).abs() < 0.15)
+            {
+                continue;
+            }
+            match semitone_off_note(notes, centers, decided, &onset, &scan, x, ax, pk) {
+                Some(i) => scan.retimed.push((i, x, pk)),
+                None => scan.extra.push((pk.time, x)),
+            }
+        }
+    }
+    orphan_onsets(
+        f, notes, centers, decided, strength, &range, &queue, &known, &mut scan,
+    );
+    scan.extra.sort_by(|a, b| a.0.total_cmp(&b.0));
+    scan
+}
+
+/// Onset frames to fit: the chords, plus strong pitch-flux peaks 25 ms or more away from them.
+fn onset_frames(
+    f: &Features,
+    decided: &Decided,
+    strength: f32,
+    range: &std::ops::RangeInclusive<u8>,
+) -> Vec<usize> {
+    let mut frames: Vec<usize> = decided.chord_frames.clone();
+    frames.sort_unstable();
+    let away = (EXTRA_AWAY / f.hop_s).round() as usize;
+    let thr_flux = EXTRA_FLUX * strength;
+    let mut extra_frames = Vec::new();
+    for t in 3..f.frames.saturating_sub(3) {
+        let k = frames.partition_point(|&x| x + away < t);
+        if frames.get(k).is_some_and(|&x| x <= t + away) {
+            continue;
+        }
+        if extra_frames.last().is_some_and(|&x: &usize| t - x <= 3) {
+            continue;
+        }
+        let hit = range.clone().any(|p| {
+            let v = f.pf(t, p);
+            v >= thr_flux
+                && v >= f.pf(t - 1, p)
+                && v > f.pf(t + 1, p)
+                && v >= f.pf(t - 2, p)
+                && v > f.pf(t + 2, p)
+        });
+        if hit {
+            extra_frames.push(t);
+        }
+    }
+    frames.extend(extra_frames);
+    frames.sort_unstable();
+    frames
+}
+
+/// What sounds where: (time, pitch) of every expected and every decided note, in time order.
+fn known_notes(notes: &[ExpectedNote], centers: &[f64], decided: &Decided) -> Vec<(f64, u8)> {
+    let mut known: Vec<(f64, u8)> = Vec::new();
+    for (i, n) in notes.iter().enumerate() {
+        known.push((centers[i], n.pitch));
+        if let Outcome::Played { pitch, peak } = decided.outcomes[i] {
+            known.push((peak.time, pitch));
+        }
+    }
+    known.sort_by(|a, b| a.0.total_cmp(&b.0));
+    known
+}
+
+/// One fitted onset frame.
+struct Onset<'o> {
+    fr: usize,
+    t: f64,
+    /// (time, pitch) of the notes sounding there (expected and decided).
+    near_t: &'o [(f64, u8)],
+    near: &'o [u8],
+    cands: &'o [u8],
+    act: &'o [f32],
+    /// Activation an extra note needs.
+    thr: f32,
+}
+
+impl Onset<'_> {
+    fn get(&self, p: u8) -> f32 {
+        self.cands
+            .iter()
+            .position(|&c| c == p)
+            .map_or(0.0, |i| self.act[i])
+    }
+
+    /// Whether candidate `x` (activation `ax`) is an extra note by the fit, or why not.
+    /// `found`: extra notes so far (their partials are not this one's).
+    fn screen(
+        &self,
+        pf: &mut pitchfit::PitchFit,
+        x: u8,
+        ax: f32,
+        found: &[(f64, u8)],
+        partners: &mut Vec<u8>,
+    ) -> Result<(), Reject> {
+        // Low keys need more: a piano's low strings and soundboard answer a chord's attack
+        // with weak low-pitch energy of no struck key (FluidR3: pitches 34-45 at ~1.0-1.4x
+        // the threshold; a struck low extra key gives 1.65x or more).
+        let need = if x < LOW_EXTRA_PITCH {
+            LOW_EXTRA_REL * self.thr
+        } else {
+            self.thr
+        };
+        if ax < need {
+            return Err(Reject::Weak);
+        }
+        if self.near.contains(&x) {
+            return Err(Reject::Known);
+        }
+        // Explained by a note sounding here: its harmonic, or a semitone leak.
+        // A harmonic of a note struck at this very onset is taken as that note's (a
+        // bright piano's upper partials can outweigh its template).
+        let explained = self.near_t.iter().any(|&(te, e)| {
+            let d = x as i32 - e as i32;
+            let ae = self.get(e);
+            (HARMONIC_STEPS[1..].contains(&d) && (ae >= 0.25 * ax || (te - self.t).abs() <= 0.05))
+                || (d == -12 && ae >= 2.0 * ax)
+                || (d.abs() == 1 && ae >= 2.0 * ax)
+        });
+        if explained {
+            return Err(Reject::Explained);
+        }
+        // A semitone leak of a stronger candidate (struck or not, its energy is real): low
+        // notes' partials are barely a bin or two from their neighbours'.
+        if self
+            .cands
+            .iter()
+            .zip(self.act.iter())
+            .any(|(&y, &ay)| (y as i32 - x as i32).abs() == 1 && ay >= WRONG_RATIO * ax)
+        {
+            return Err(Reject::Leak);
+        }
+        // Its own harmonics (those no sounding note reaches) must bear out its activation.
+        if pf.own_share(x, self.near, ax).is_none_or(|s| s < OWN_SHARE) {
+            return Err(Reject::NoOwnShare);
+        }
+        // Octave-error check: every partial of a stronger candidate a harmonic step above
+        // (octave, twelfth, ...) lies in this pitch's template, so this pitch is struck
+        // only if its other partials (below an octave: the odd ones) hold the new energy.
+        let above: Vec<u8> = self
+            .cands
+            .iter()
+            .zip(self.act.iter())
+            .filter(|&(&y, &ay)| on_harmonic_of(y, x) && ay >= ax)
+            .map(|(&y, _)| y)
+            .collect();
+        if !above.is_empty() {
+            let mut others = self.near.to_vec();
+            others.extend(above.iter().copied());
+            if pf.own_share(x, &others, ax).is_none_or(|s| s < OWN_SHARE) {
+                return Err(Reject::OctaveError);
+            }
+        }
+        // Its own energy: a free low harmonic (not a partial of the notes struck here).
+        partners.clear();
+        partners.extend(self.near.iter().copied());
+        partners.extend(above.iter().copied());
+        partners.extend(
+            found
+                .iter()
+                .filter(|&&(tt, _)| (tt - self.t).abs() <= NUISANCE_AFTER)
+                .map(|&(_, p)| p),
+        );
+        if !pf.own_evidence(x, partners, OWN_LOW_SHARE) {
+            return Err(Reject::NoOwnEvidence);
+        }
+        Ok(())
+    }
+}
+
+/// A wrong pitch judged at this onset whose written key was struck as well (a strong
+/// activation of its own, its own harmonics rising): the written note was played and the
+/// neighbour is an extra note.
+fn written_too(
+    f: &Features,
+    pf: &mut pitchfit::PitchFit,
+    notes: &[ExpectedNote],
+    decided: &Decided,
+    onset: &Onset,
+    scan: &mut ExtraScan,
+) {
+    for (i, n) in notes.iter().enumerate() {
+        let Outcome::Played { pitch: q, peak } = decided.outcomes[i] else {
+            continue;
+        };
+        if q == n.pitch || (peak.time - onset.t).abs() > EXCLUSIVE_GAP || scan.is_retimed(i) {
+            continue;
+        }
+        let w = n.pitch;
+        let aw = onset.get(w);
+        if aw < WRITTEN_TOO_REL * onset.thr {
+            continue;
+        }
+        let others: Vec<u8> = onset.near.iter().copied().filter(|&p| p != w).collect();
+        if pf.own_share(w, &others, aw).is_none_or(|s| s < OWN_SHARE)
+            || pf
+                .rise_db(onset.fr, w, &others)
+                .is_none_or(|r| r < CLEAR_RISE_DB)
+        {
+            continue;
+        }
+        // The extra note's own onset: the neighbour's strongest flux peak in the window.
+        let c = peak.frame as isize;
+        let qpk = peaks(f, q, c - 3, c + EXTRA_LOOKAHEAD)
+            .max_by(|a, b| a.value.total_cmp(&b.value))
+            .unwrap_or(peak);
+        scan.retimed.push((i, w, peak));
+        scan.extra.push((qpk.time, q));
+    }
+}
+
+/// A candidate a semitone from a note judged missed or judged played here at a pitch this fit
+/// hardly sees, at its time: that note, played a semitone off (the chord fit saw too little of
+/// it to call it a wrong pitch).
+#[allow(clippy::too_many_arguments)]
+fn semitone_off_note(
+    notes: &[ExpectedNote],
+    centers: &[f64],
+    decided: &Decided,
+    onset: &Onset,
+    scan: &ExtraScan,
+    x: u8,
+    ax: f32,
+    pk: Peak,
+) -> Option<usize> {
+    notes
+        .iter()
+        .enumerate()
+        .find(|&(i, n)| {
+            let judged = match decided.outcomes[i] {
+                Outcome::Missed => true,
+                // Judged played at this onset, but the fit sees the key struck: half of
+                // this activation or less (the wrong-pitch ratio).
+                Outcome::Played { pitch, peak } => {
+                    pitch != x
+                        && (peak.time - pk.time).abs() <= EXCLUSIVE_GAP
+                        && onset.get(pitch) * WRONG_RATIO <= ax
+                }
+            };
+            judged
+                && (n.pitch as i32 - x as i32).abs() == 1
+                && (centers[i] - pk.time).abs() <= WRONG_OFF
+                && !scan.is_retimed(i)
+        })
+        .map(|(i, _)| i)
+}
+
+/// Orphan onsets: a clear attack where no note (expected, decided or extra) starts. A key
+/// that sounds there was struck again (its partials hardly rise, so the fits miss it): the
+/// sounding key whose harmonics show the most short-window flux. Struck again soon after its
+/// decided onset, the note itself came late (its decided onset was another note's).
+#[allow(clippy::too_many_arguments)]
+fn orphan_onsets(
+    f: &Features,
+    notes: &[ExpectedNote],
+    centers: &[f64],
+    decided: &Decided,
+    strength: f32,
+    range: &std::ops::RangeInclusive<u8>,
+    fitted: &std::collections::BTreeSet<usize>,
+    known: &[(f64, u8)],
+    scan: &mut ExtraScan,
+) {
+    let mut chord_onset: Vec<f32> = decided
+        .chord_frames
+        .iter()
+        .map(|&c| onset_near(f, c))
+        .collect();
+    chord_onset.sort_by(|a, b| a.total_cmp(b));
+    let typical_onset = chord_onset
+        .get(chord_onset.len() / 2)
+        .copied()
+        .unwrap_or(0.0);
+    // The fitted frames and every broadband onset peak.
+    let mut orphan_frames: Vec<usize> = fitted.iter().copied().collect();
+    for t in 3..f.frames.saturating_sub(3) {
+        let v = f.onset[t];
+        if v >= ORPHAN_ONSET * typical_onset
+            && (t - 3..=t + 3).all(|u| u == t || f.onset[u] < v || (u < t && f.onset[u] == v))
+        {
+            orphan_frames.push(t);
+        }
+    }
+    orphan_frames.sort_unstable();
+    orphan_frames.dedup();
+    for &fr in &orphan_frames {
+        let t = fr as f64 * f.hop_s;
+        let k0 = known.partition_point(|&(k, _)| k < t - ORPHAN_CLEAR);
+        if typical_onset <= 0.0
+            || onset_near(f, fr) < ORPHAN_ONSET * typical_onset
+            || known.get(k0).is_some_and(|&(k, _)| k <= t + ORPHAN_CLEAR)
+            || scan
+                .extra
+                .iter()
+                .any(|&(k, _)| (k - t).abs() <= ORPHAN_CLEAR)
+        {
+            continue;
+        }
+        let c = fr as isize;
+        // Candidates: each sounding note's key, and the keys an octave, a twelfth and two
+        // octaves up (all their partials are the sounding note's).
+        let best = notes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| match decided.outcomes[i] {
+                Outcome::Played { pitch, peak }
+                    if peak.time < t - ORPHAN_CLEAR && peak.time + (n.end - n.start) > t - 0.1 =>
+                {
+                    Some((i, pitch, peak.time, false))
+                }
+                // A note judged missed, written near here: played early or late.
+                Outcome::Missed if (centers[i] - t).abs() <= RETIME_GAP => {
+                    Some((i, n.pitch, t, true))
+                }
+                _ => None,
+            })
+            .flat_map(|(i, pitch, onset, missed)| {
+                let steps: &[u8] = if missed { &[0] } else { &[0, 12, 19, 24] };
+                steps.iter().map(move |&d| (i, pitch + d, d == 0, onset))
+            })
+            .filter(|&(_, q, _, _)| range.contains(&q))
+            .filter_map(|(i, q, same, onset)| {
+                let pk = peaks(f, q, c - 2, c + 2).max_by(|a, b| a.value.total_cmp(&b.value))?;
+                Some((i, q, same, onset, pk))
+            })
+            .max_by(|a, b| a.4.value.total_cmp(&b.4.value));
+        let Some((i, pitch, same, onset, pk)) = best else {
+            continue;
+        };
+        if pk.value < ORPHAN_FLUX * strength {
+            continue;
+        }
+        if same && pk.time - onset < RETIME_GAP {
+            scan.retimed.push((i, pitch, pk));
+        } else if !scan
+            .extra
+            .iter()
+            .any(|&(tt, pp)| pp == pitch && (tt - pk.time).abs() < 0.1)
+        {
+            scan.extra.push((pk.time, pitch));
+        }
+    }
+}
+
+/// Broadband onset strength near frame `fr` (max over +-2 frames).
+fn onset_near(f: &Features, fr: usize) -> f32 {
+    let hi = (fr + 2).min(f.frames.saturating_sub(1));
+    (fr.saturating_sub(2)..=hi)
+        .map(|u| f.onset[u])
+        .fold(0.0f32, f32::max)
+}
