@@ -40,7 +40,7 @@ fn lengths_are_exact_to_the_sample() {
         let s = source(&load(name));
         assert_eq!(
             s.total_frames(),
-            Some((secs * sr).round() as u64),
+            Some((secs * sr as f64).round() as u64),
             "{name}"
         );
         assert_eq!(s.sample_rate() as f64, sr, "{name}");
