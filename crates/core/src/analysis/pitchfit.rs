@@ -23,7 +23,16 @@ const BPS: f64 = 3.0;
 /// Highest frequency used, Hz.
 const F_MAX: f64 = 5000.0;
 /// Harmonics per template at most.
-const MAX_H: usize = 12;
+pub const MAX_H: usize = 12;
+/// A learned profile needs this share of the new energy (squared) at its harmonics.
+const LEARN_CONC: f32 = 0.6;
+/// Learned notes pooled into a pitch's template: within this many semitones...
+const ADAPT_SPAN: u8 = 6;
+/// ...and at least this many of them, else the fixed template stays.
+const ADAPT_MIN: usize = 3;
+/// Least learned weight of a harmonic (relative to the strongest): a harmonic the learned
+/// notes lack still keeps a trace, so the fit is not blind there.
+const ADAPT_FLOOR: f32 = 0.02;
 /// Piano string inharmonicity assumed for the templates (small: the +-1 bin spread takes the rest).
 const INHARM: f64 = 5e-5;
 /// NNLS iterations.
@@ -75,33 +84,7 @@ impl<'a> PitchFit<'a> {
             })
             .collect();
         let tmpl = (features::PITCH_LO..=features::PITCH_HI)
-            .map(|p| {
-                let mut t: Vec<(u16, f32)> = Vec::new();
-                let f0 = features::pitch_hz(p as f64);
-                for h in 1..=MAX_H {
-                    let hf = h as f64;
-                    let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
-                    if fh > F_MAX {
-                        break;
-                    }
-                    let x = (12.0 * (fh / 440.0).log2() + 69.0 - AX_LO) * BPS;
-                    let w = hf.powf(-0.8) as f32;
-                    let k = x.round() as isize;
-                    for j in k - 1..=k + 1 {
-                        if j < 0 || j as usize >= n_ax {
-                            continue;
-                        }
-                        let v = w * (1.0 - (j as f64 - x).abs() as f32 / 2.0).max(0.0);
-                        match t.iter_mut().find(|e| e.0 as isize == j) {
-                            Some(e) => e.1 += v,
-                            None => t.push((j as u16, v)),
-                        }
-                    }
-                }
-                let n = t.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt().max(1e-9);
-                t.iter_mut().for_each(|e| e.1 /= n);
-                t
-            })
+            .map(|p| template(p, n_ax, |h| (h as f64).powf(-0.8) as f32))
             .collect();
         PitchFit {
             f,
@@ -305,6 +288,84 @@ impl<'a> PitchFit<'a> {
         (norm >= OWN_MIN_NORM && ax > 0.0).then(|| proj / (ax * norm))
     }
 
+    /// The harmonic profile of `p` in the new energy at frame `t`, for learning the instrument:
+    /// per harmonic 1..=12 the new energy at it (max over +-1 axis bin; `NaN` above 5 kHz or
+    /// below the axis), over the largest of them. `None` unless the note's harmonics hold
+    /// [`LEARN_CONC`] of the new energy there (something else newly sounding spoils the
+    /// profile) and it has some.
+    pub fn profile(&mut self, t: usize, p: u8) -> Option<[f32; MAX_H]> {
+        self.load(t);
+        let n_ax = self.l.len();
+        let f0 = features::pitch_hz(p as f64);
+        let mut prof = [f32::NAN; MAX_H];
+        let mut near = vec![false; n_ax];
+        for (h, v) in prof.iter_mut().enumerate() {
+            let hf = (h + 1) as f64;
+            let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
+            if fh > F_MAX {
+                break;
+            }
+            let x = axis_pos(fh).round() as isize;
+            let bins = (x - 1..=x + 1).filter(|&j| j >= 0 && (j as usize) < n_ax);
+            let mut m = None;
+            for j in bins {
+                near[j as usize] = true;
+                m = Some(m.unwrap_or(0.0f32).max(self.l[j as usize]));
+            }
+            if let Some(m) = m {
+                *v = m;
+            }
+        }
+        let total: f32 = self.l.iter().map(|x| x * x).sum();
+        let own: f32 = (0..n_ax).filter(|&j| near[j]).map(|j| self.l[j] * self.l[j]).sum();
+        let top = prof.iter().copied().filter(|x| !x.is_nan()).fold(0.0f32, f32::max);
+        if top <= 0.0 || own < LEARN_CONC * total {
+            return None;
+        }
+        prof.iter_mut().for_each(|x| *x /= top);
+        Some(prof)
+    }
+
+    /// Rebuilds the templates from harmonic profiles learned on this recording (`(pitch,
+    /// profile)` from [`profile`](Self::profile)): a pitch with [`ADAPT_MIN`] or more learned
+    /// notes within [`ADAPT_SPAN`] semitones takes their per-harmonic median as its weights (a
+    /// harmonic none of them has keeps the `h^-0.8` decay from the last one they have); other
+    /// pitches keep the fixed template. Why: how strong a note's own 2nd and 3rd harmonics
+    /// are depends on the piano (or SoundFont); with the wrong share the fit credits a lower
+    /// note's partials to the note an octave or a twelfth above, or the reverse.
+    pub fn adapt(&mut self, learned: &[(u8, [f32; MAX_H])]) {
+        let n_ax = self.l.len();
+        for p in features::PITCH_LO..=features::PITCH_HI {
+            let near: Vec<&[f32; MAX_H]> = learned
+                .iter()
+                .filter(|(q, _)| q.abs_diff(p) <= ADAPT_SPAN)
+                .map(|(_, v)| v)
+                .collect();
+            if near.len() < ADAPT_MIN {
+                continue;
+            }
+            let mut w = [f32::NAN; MAX_H];
+            for (h, wh) in w.iter_mut().enumerate() {
+                let mut v: Vec<f32> = near.iter().map(|x| x[h]).filter(|x| !x.is_nan()).collect();
+                if v.len() * 2 >= near.len() {
+                    v.sort_by(|a, b| a.total_cmp(b));
+                    *wh = v[v.len() / 2];
+                }
+            }
+            // Harmonics the neighbours lack (above 5 kHz for them): the fixed decay onward.
+            let mut last = (1usize, 1.0f32);
+            for (h, wh) in w.iter_mut().enumerate() {
+                if wh.is_nan() {
+                    *wh = last.1 * ((h + 1) as f32 / last.0 as f32).powf(-0.8);
+                } else {
+                    last = (h + 1, *wh);
+                }
+            }
+            self.tmpl[(p - features::PITCH_LO) as usize] =
+                template(p, n_ax, |h| w[h - 1].max(ADAPT_FLOOR));
+        }
+    }
+
     fn template(&self, p: u8) -> &[(u16, f32)] {
         &self.tmpl[(p.clamp(features::PITCH_LO, features::PITCH_HI) - features::PITCH_LO) as usize]
     }
@@ -389,6 +450,36 @@ fn new_energy(
         }
         l[j] = m.max(0.0).sqrt();
     }
+}
+
+/// Sparse unit-norm template of `p` on an axis of `n_ax` bins: harmonic `h` (up to 5 kHz)
+/// with weight `w(h)`, spread over +-1 axis bin.
+fn template(p: u8, n_ax: usize, w: impl Fn(usize) -> f32) -> Vec<(u16, f32)> {
+    let mut t: Vec<(u16, f32)> = Vec::new();
+    let f0 = features::pitch_hz(p as f64);
+    for h in 1..=MAX_H {
+        let hf = h as f64;
+        let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
+        if fh > F_MAX {
+            break;
+        }
+        let x = (12.0 * (fh / 440.0).log2() + 69.0 - AX_LO) * BPS;
+        let wh = w(h);
+        let k = x.round() as isize;
+        for j in k - 1..=k + 1 {
+            if j < 0 || j as usize >= n_ax {
+                continue;
+            }
+            let v = wh * (1.0 - (j as f64 - x).abs() as f32 / 2.0).max(0.0);
+            match t.iter_mut().find(|e| e.0 as isize == j) {
+                Some(e) => e.1 += v,
+                None => t.push((j as u16, v)),
+            }
+        }
+    }
+    let n = t.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt().max(1e-9);
+    t.iter_mut().for_each(|e| e.1 /= n);
+    t
 }
 
 /// Position of frequency `hz` on the log-frequency axis (fractional axis bin).
