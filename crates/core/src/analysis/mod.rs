@@ -414,8 +414,27 @@ pub fn analyze(
     let mut pf = pitchfit::PitchFit::new(&f);
     let decided = decide(&f, &mut pf, &notes, &centers, &peaks2, strength);
     // The instrument, learned from the notes the first pass is sure of, shapes the templates.
+    let t0 = std::time::Instant::now();
     let learned = learn_profiles(&f, &mut pf, &notes, &decided);
-    pf.adapt(&learned);
+    if std::env::var_os("ADAPT_OFF").is_none() {
+        pf.adapt(&learned);
+    }
+    if std::env::var_os("ADAPT_DEBUG").is_some() {
+        eprintln!(
+            "ADAPT learned {} of {} in {:?}",
+            learned.len(),
+            notes.len(),
+            t0.elapsed()
+        );
+        for (p, v) in &learned {
+            eprintln!(
+                "ADAPT {p} {:?}",
+                v.iter()
+                    .map(|x| (x * 100.0).round() as i32)
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
 
     // 4. Extra notes (and onsets that show a note struck later than decided).
     // Score-informed prior: extra notes are looked for within an octave of the written range.

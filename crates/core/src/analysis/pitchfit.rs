@@ -317,8 +317,15 @@ impl<'a> PitchFit<'a> {
             }
         }
         let total: f32 = self.l.iter().map(|x| x * x).sum();
-        let own: f32 = (0..n_ax).filter(|&j| near[j]).map(|j| self.l[j] * self.l[j]).sum();
-        let top = prof.iter().copied().filter(|x| !x.is_nan()).fold(0.0f32, f32::max);
+        let own: f32 = (0..n_ax)
+            .filter(|&j| near[j])
+            .map(|j| self.l[j] * self.l[j])
+            .sum();
+        let top = prof
+            .iter()
+            .copied()
+            .filter(|x| !x.is_nan())
+            .fold(0.0f32, f32::max);
         if top <= 0.0 || own < LEARN_CONC * total {
             return None;
         }
@@ -327,42 +334,34 @@ impl<'a> PitchFit<'a> {
     }
 
     /// Rebuilds the templates from harmonic profiles learned on this recording (`(pitch,
-    /// profile)` from [`profile`](Self::profile)): a pitch with [`ADAPT_MIN`] or more learned
-    /// notes within [`ADAPT_SPAN`] semitones takes their per-harmonic median as its weights (a
-    /// harmonic none of them has keeps the `h^-0.8` decay from the last one they have); other
-    /// pitches keep the fixed template. Why: how strong a note's own 2nd and 3rd harmonics
-    /// are depends on the piano (or SoundFont); with the wrong share the fit credits a lower
-    /// note's partials to the note an octave or a twelfth above, or the reverse.
+    /// profile)` from [`profile`](Self::profile)). Why: how strong a note's own 2nd and 3rd
+    /// harmonics are depends on the piano (or SoundFont); with the fixed `h^-0.8` share the fit
+    /// credits a lower note's partials to notes an octave or a twelfth above (or the reverse).
+    /// A pitch with [`ADAPT_MIN`] or more learned notes within [`ADAPT_SPAN`] semitones takes
+    /// their per-harmonic median as its weights (a harmonic most of them lack, above 5 kHz for
+    /// them, keeps the `h^-0.8` decay from the last one they have). Every other pitch takes the
+    /// weights of the nearest such pitch: templates of one family, since a fixed template
+    /// beside learned ones soaks up what they leave (subharmonic false extras). Nothing learned
+    /// anywhere: the fixed templates stay.
     pub fn adapt(&mut self, learned: &[(u8, [f32; MAX_H])]) {
         let n_ax = self.l.len();
-        for p in features::PITCH_LO..=features::PITCH_HI {
-            let near: Vec<&[f32; MAX_H]> = learned
-                .iter()
-                .filter(|(q, _)| q.abs_diff(p) <= ADAPT_SPAN)
-                .map(|(_, v)| v)
-                .collect();
-            if near.len() < ADAPT_MIN {
-                continue;
+        let ws: Vec<Option<[f32; MAX_H]>> = (features::PITCH_LO..=features::PITCH_HI)
+            .map(|p| {
+                let near: Vec<&[f32; MAX_H]> = learned
+                    .iter()
+                    .filter(|(q, _)| q.abs_diff(p) <= ADAPT_SPAN)
+                    .map(|(_, v)| v)
+                    .collect();
+                (near.len() >= ADAPT_MIN).then(|| pooled(&near))
+            })
+            .collect();
+        for (i, p) in (features::PITCH_LO..=features::PITCH_HI).enumerate() {
+            let nearest = (0..ws.len())
+                .filter(|&j| ws[j].is_some())
+                .min_by_key(|&j| j.abs_diff(i));
+            if let Some(w) = nearest.and_then(|j| ws[j]) {
+                self.tmpl[i] = template(p, n_ax, |h| w[h - 1].max(ADAPT_FLOOR));
             }
-            let mut w = [f32::NAN; MAX_H];
-            for (h, wh) in w.iter_mut().enumerate() {
-                let mut v: Vec<f32> = near.iter().map(|x| x[h]).filter(|x| !x.is_nan()).collect();
-                if v.len() * 2 >= near.len() {
-                    v.sort_by(|a, b| a.total_cmp(b));
-                    *wh = v[v.len() / 2];
-                }
-            }
-            // Harmonics the neighbours lack (above 5 kHz for them): the fixed decay onward.
-            let mut last = (1usize, 1.0f32);
-            for (h, wh) in w.iter_mut().enumerate() {
-                if wh.is_nan() {
-                    *wh = last.1 * ((h + 1) as f32 / last.0 as f32).powf(-0.8);
-                } else {
-                    last = (h + 1, *wh);
-                }
-            }
-            self.tmpl[(p - features::PITCH_LO) as usize] =
-                template(p, n_ax, |h| w[h - 1].max(ADAPT_FLOOR));
         }
     }
 
@@ -450,6 +449,30 @@ fn new_energy(
         }
         l[j] = m.max(0.0).sqrt();
     }
+}
+
+/// Per-harmonic median of learned profiles, relative to its largest; a harmonic most of them
+/// lack (above 5 kHz for them) continues the `h^-0.8` decay from the last one they have.
+fn pooled(near: &[&[f32; MAX_H]]) -> [f32; MAX_H] {
+    let mut w = [f32::NAN; MAX_H];
+    for (h, wh) in w.iter_mut().enumerate() {
+        let mut v: Vec<f32> = near.iter().map(|x| x[h]).filter(|x| !x.is_nan()).collect();
+        if v.len() * 2 >= near.len() && !v.is_empty() {
+            v.sort_by(|a, b| a.total_cmp(b));
+            *wh = v[v.len() / 2];
+        }
+    }
+    let mut last = (1usize, 1.0f32);
+    for (h, wh) in w.iter_mut().enumerate() {
+        if wh.is_nan() {
+            *wh = last.1 * ((h + 1) as f32 / last.0 as f32).powf(-0.8);
+        } else {
+            last = (h + 1, *wh);
+        }
+    }
+    let top = w.iter().copied().fold(0.0f32, f32::max).max(1e-9);
+    w.iter_mut().for_each(|x| *x /= top);
+    w
 }
 
 /// Sparse unit-norm template of `p` on an axis of `n_ax` bins: harmonic `h` (up to 5 kHz)
