@@ -414,27 +414,8 @@ pub fn analyze(
     let mut pf = pitchfit::PitchFit::new(&f);
     let decided = decide(&f, &mut pf, &notes, &centers, &peaks2, strength);
     // The instrument, learned from the notes the first pass is sure of, shapes the templates.
-    let t0 = std::time::Instant::now();
     let learned = learn_profiles(&f, &mut pf, &notes, &decided);
-    if std::env::var_os("ADAPT_OFF").is_none() {
-        pf.adapt(&learned);
-    }
-    if std::env::var_os("ADAPT_DEBUG").is_some() {
-        eprintln!(
-            "ADAPT learned {} of {} in {:?}",
-            learned.len(),
-            notes.len(),
-            t0.elapsed()
-        );
-        for (p, v) in &learned {
-            eprintln!(
-                "ADAPT {p} {:?}",
-                v.iter()
-                    .map(|x| (x * 100.0).round() as i32)
-                    .collect::<Vec<_>>()
-            );
-        }
-    }
+    pf.adapt(&learned);
 
     // 4. Extra notes (and onsets that show a note struck later than decided).
     // Score-informed prior: extra notes are looked for within an octave of the written range.
@@ -563,9 +544,11 @@ pub fn analyze(
     })
 }
 
-/// A note taught the instrument model only when no other note was decided (or written) within
-/// this many seconds of its onset: its new energy is then its own.
-const LEARN_ALONE: f64 = 0.12;
+/// A note teaches the instrument model only when no other note was decided (or written) within
+/// this many seconds of its onset. Short (the long window is 186 ms) so that fast pieces
+/// (Chopin's 16ths) teach too: `PitchFit::profile` also needs 60 % of the new energy at the
+/// note's own harmonics, which rejects what a neighbour spoils.
+const LEARN_ALONE: f64 = 0.06;
 
 /// Harmonic profiles of the notes the first pass found at their written pitch with an onset
 /// to themselves (see [`LEARN_ALONE`]), for [`pitchfit::PitchFit::adapt`].

@@ -8,6 +8,17 @@
 //! non-negative least squares (multiplicative updates) with one harmonic template per
 //! candidate pitch (harmonics up to 5 kHz, weight `h^-0.8`, each spread over +-1 axis bin)
 //! plus a flat template that takes broadband attack noise.
+//!
+//! The instrument is then learned from the recording ([`PitchFit::adapt`]): how strong a
+//! note's own upper harmonics are depends on the piano or SoundFont, and a wrong share makes
+//! the fit credit a lower note's partials to the notes an octave or a twelfth above it (or the
+//! reverse). At the onsets of notes the first pass judged played alone, the new energy at each
+//! harmonic ([`PitchFit::profile`]) gives a profile; the per-harmonic median of the profiles
+//! within 6 semitones (3 or more) replaces a pitch's `h^-0.8` weights, and pitches with too few
+//! learned neighbours take the nearest learned pitch's weights, so that all templates are of
+//! one family. The extra-note scan runs with these templates; the decisions do not (their
+//! thresholds were set on the fixed ones, and a second pass with learned templates lost
+//! wrong-pitch recall).
 
 use std::collections::HashMap;
 
@@ -30,6 +41,8 @@ const LEARN_CONC: f32 = 0.6;
 const ADAPT_SPAN: u8 = 6;
 /// ...and at least this many of them, else the fixed template stays.
 const ADAPT_MIN: usize = 3;
+/// Fewer learned notes than this in the whole recording: the fixed templates stay.
+const ADAPT_TOTAL: usize = 20;
 /// Least learned weight of a harmonic (relative to the strongest): a harmonic the learned
 /// notes lack still keeps a trace, so the fit is not blind there.
 const ADAPT_FLOOR: f32 = 0.02;
@@ -342,8 +355,12 @@ impl<'a> PitchFit<'a> {
     /// them, keeps the `h^-0.8` decay from the last one they have). Every other pitch takes the
     /// weights of the nearest such pitch: templates of one family, since a fixed template
     /// beside learned ones soaks up what they leave (subharmonic false extras). Nothing learned
-    /// anywhere: the fixed templates stay.
+    /// anywhere, or fewer than [`ADAPT_TOTAL`] notes: the fixed templates stay.
     pub fn adapt(&mut self, learned: &[(u8, [f32; MAX_H])]) {
+        // A handful of notes is too noisy a median to replace every template with.
+        if learned.len() < ADAPT_TOTAL {
+            return;
+        }
         let n_ax = self.l.len();
         let ws: Vec<Option<[f32; MAX_H]>> = (features::PITCH_LO..=features::PITCH_HI)
             .map(|p| {
