@@ -526,3 +526,39 @@ fn template(p: u8, n_ax: usize, w: impl Fn(usize) -> f32) -> Vec<(u16, f32)> {
 fn axis_pos(hz: f64) -> f64 {
     (12.0 * (hz.max(1.0) / 440.0).log2() + 69.0 - AX_LO) * BPS
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Weight of harmonic `h` of `p` in its template (the centre bin).
+    fn weight(pf: &PitchFit, p: u8, h: usize) -> f32 {
+        let x = axis_pos(features::pitch_hz(p as f64) * h as f64).round() as u16;
+        pf.template(p)
+            .iter()
+            .find(|e| e.0 == x)
+            .map_or(0.0, |e| e.1)
+    }
+
+    #[test]
+    fn adapt_takes_the_learned_harmonic_shares_and_fills_the_rest() {
+        let sig = vec![0.0f32; 22050];
+        let f = features::compute_interleaved(&sig, 1, 22050);
+        let mut pf = PitchFit::new(&f);
+        let fixed = weight(&pf, 60, 2) / weight(&pf, 60, 1);
+        // A piano whose 2nd harmonic is a tenth of the fundamental.
+        let mut prof = [0.1f32; MAX_H];
+        prof[0] = 1.0;
+        // Too few notes: nothing changes.
+        let few: Vec<(u8, [f32; MAX_H])> = (0..ADAPT_TOTAL - 1).map(|_| (60, prof)).collect();
+        pf.adapt(&few);
+        assert_eq!(weight(&pf, 60, 2) / weight(&pf, 60, 1), fixed);
+        let many: Vec<(u8, [f32; MAX_H])> = (0..ADAPT_TOTAL).map(|_| (60, prof)).collect();
+        pf.adapt(&many);
+        let learned = weight(&pf, 60, 2) / weight(&pf, 60, 1);
+        assert!((learned - 0.1).abs() < 0.02, "{learned} (fixed {fixed})");
+        // A pitch far from every learned note takes the nearest learned pitch's shares.
+        let far = weight(&pf, 40, 2) / weight(&pf, 40, 1);
+        assert!((far - 0.1).abs() < 0.02, "{far}");
+    }
+}
