@@ -415,6 +415,9 @@ pub fn analyze(
     let peaks2 = match_notes(&f, &notes, &centers, w, 0.12);
     let mut pf = pitchfit::PitchFit::new(&f);
     let decided = decide(&f, &mut pf, &notes, &centers, &peaks2, strength);
+    // The instrument, learned from the notes the first pass is sure of, shapes the templates.
+    let learned = learn_profiles(&f, &mut pf, &notes, &decided);
+    pf.adapt(&learned);
 
     // 4. Extra notes (and onsets that show a note struck later than decided).
     // Score-informed prior: extra notes are looked for within an octave of the written range.
@@ -541,6 +544,57 @@ pub fn analyze(
         recording_seconds,
         warnings,
     })
+}
+
+/// A note teaches the instrument model only when no other note was decided (or written) within
+/// this many seconds of its onset. Short (the long window is 186 ms) so that fast pieces
+/// (Chopin's 16ths) teach too: `PitchFit::profile` also needs 60 % of the new energy at the
+/// note's own harmonics, which rejects what a neighbour spoils.
+const LEARN_ALONE: f64 = 0.06;
+
+/// Harmonic profiles of the notes the first pass found at their written pitch with an onset
+/// to themselves (see [`LEARN_ALONE`]), for [`pitchfit::PitchFit::adapt`].
+fn learn_profiles(
+    f: &Features,
+    pf: &mut pitchfit::PitchFit,
+    notes: &[ExpectedNote],
+    decided: &Decided,
+) -> Vec<(u8, [f32; pitchfit::MAX_H])> {
+    let mut times: Vec<f64> = notes
+        .iter()
+        .zip(&decided.outcomes)
+        .map(|(_, o)| match o {
+            Outcome::Played { peak, .. } => peak.time,
+            Outcome::Missed => f64::NAN,
+        })
+        .filter(|t| !t.is_nan())
+        .collect();
+    times.sort_by(|a, b| a.total_cmp(b));
+    let mut out = Vec::new();
+    for (i, (n, o)) in notes.iter().zip(&decided.outcomes).enumerate() {
+        let Outcome::Played { pitch, peak } = *o else {
+            continue;
+        };
+        if pitch != n.pitch {
+            continue;
+        }
+        let lo = times.partition_point(|&t| t < peak.time - LEARN_ALONE);
+        let crowded = times[lo..]
+            .iter()
+            .take_while(|&&t| t <= peak.time + LEARN_ALONE)
+            .count()
+            > 1
+            || notes.iter().enumerate().any(|(j, m)| {
+                j != i && m.pitch != n.pitch && (m.start - n.start).abs() <= LEARN_ALONE
+            });
+        if crowded {
+            continue;
+        }
+        if let Some(prof) = pf.profile(f.frame_at(peak.time).max(0) as usize, pitch) {
+            out.push((pitch, prof));
+        }
+    }
+    out
 }
 
 /// Semitones from a note to its first harmonics (1 to 8).

@@ -8,6 +8,17 @@
 //! non-negative least squares (multiplicative updates) with one harmonic template per
 //! candidate pitch (harmonics up to 5 kHz, weight `h^-0.8`, each spread over +-1 axis bin)
 //! plus a flat template that takes broadband attack noise.
+//!
+//! The instrument is then learned from the recording ([`PitchFit::adapt`]): how strong a
+//! note's own upper harmonics are depends on the piano or SoundFont, and a wrong share makes
+//! the fit credit a lower note's partials to the notes an octave or a twelfth above it (or the
+//! reverse). At the onsets of notes the first pass judged played alone, the new energy at each
+//! harmonic ([`PitchFit::profile`]) gives a profile; the per-harmonic median of the profiles
+//! within 6 semitones (3 or more) replaces a pitch's `h^-0.8` weights, and pitches with too few
+//! learned neighbours take the nearest learned pitch's weights, so that all templates are of
+//! one family. The extra-note scan runs with these templates; the decisions do not (their
+//! thresholds were set on the fixed ones, and a second pass with learned templates lost
+//! wrong-pitch recall).
 
 use std::collections::HashMap;
 
@@ -23,7 +34,18 @@ const BPS: f64 = 3.0;
 /// Highest frequency used, Hz.
 const F_MAX: f64 = 5000.0;
 /// Harmonics per template at most.
-const MAX_H: usize = 12;
+pub const MAX_H: usize = 12;
+/// A learned profile needs this share of the new energy (squared) at its harmonics.
+const LEARN_CONC: f32 = 0.6;
+/// Learned notes pooled into a pitch's template: within this many semitones...
+const ADAPT_SPAN: u8 = 6;
+/// ...and at least this many of them, else the fixed template stays.
+const ADAPT_MIN: usize = 3;
+/// Fewer learned notes than this in the whole recording: the fixed templates stay.
+const ADAPT_TOTAL: usize = 20;
+/// Least learned weight of a harmonic (relative to the strongest): a harmonic the learned
+/// notes lack still keeps a trace, so the fit is not blind there.
+const ADAPT_FLOOR: f32 = 0.02;
 /// Piano string inharmonicity assumed for the templates (small: the +-1 bin spread takes the rest).
 const INHARM: f64 = 5e-5;
 /// NNLS iterations.
@@ -75,33 +97,7 @@ impl<'a> PitchFit<'a> {
             })
             .collect();
         let tmpl = (features::PITCH_LO..=features::PITCH_HI)
-            .map(|p| {
-                let mut t: Vec<(u16, f32)> = Vec::new();
-                let f0 = features::pitch_hz(p as f64);
-                for h in 1..=MAX_H {
-                    let hf = h as f64;
-                    let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
-                    if fh > F_MAX {
-                        break;
-                    }
-                    let x = (12.0 * (fh / 440.0).log2() + 69.0 - AX_LO) * BPS;
-                    let w = hf.powf(-0.8) as f32;
-                    let k = x.round() as isize;
-                    for j in k - 1..=k + 1 {
-                        if j < 0 || j as usize >= n_ax {
-                            continue;
-                        }
-                        let v = w * (1.0 - (j as f64 - x).abs() as f32 / 2.0).max(0.0);
-                        match t.iter_mut().find(|e| e.0 as isize == j) {
-                            Some(e) => e.1 += v,
-                            None => t.push((j as u16, v)),
-                        }
-                    }
-                }
-                let n = t.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt().max(1e-9);
-                t.iter_mut().for_each(|e| e.1 /= n);
-                t
-            })
+            .map(|p| template(p, n_ax, |h| (h as f64).powf(-0.8) as f32))
             .collect();
         PitchFit {
             f,
@@ -305,6 +301,87 @@ impl<'a> PitchFit<'a> {
         (norm >= OWN_MIN_NORM && ax > 0.0).then(|| proj / (ax * norm))
     }
 
+    /// The harmonic profile of `p` in the new energy at frame `t`, for learning the instrument:
+    /// per harmonic 1..=12 the new energy at it (max over +-1 axis bin; `NaN` above 5 kHz or
+    /// below the axis), over the largest of them. `None` unless the note's harmonics hold
+    /// [`LEARN_CONC`] of the new energy there (something else newly sounding spoils the
+    /// profile) and it has some.
+    pub fn profile(&mut self, t: usize, p: u8) -> Option<[f32; MAX_H]> {
+        self.load(t);
+        let n_ax = self.l.len();
+        let f0 = features::pitch_hz(p as f64);
+        let mut prof = [f32::NAN; MAX_H];
+        let mut near = vec![false; n_ax];
+        for (h, v) in prof.iter_mut().enumerate() {
+            let hf = (h + 1) as f64;
+            let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
+            if fh > F_MAX {
+                break;
+            }
+            let x = axis_pos(fh).round() as isize;
+            let bins = (x - 1..=x + 1).filter(|&j| j >= 0 && (j as usize) < n_ax);
+            let mut m = None;
+            for j in bins {
+                near[j as usize] = true;
+                m = Some(m.unwrap_or(0.0f32).max(self.l[j as usize]));
+            }
+            if let Some(m) = m {
+                *v = m;
+            }
+        }
+        let total: f32 = self.l.iter().map(|x| x * x).sum();
+        let own: f32 = (0..n_ax)
+            .filter(|&j| near[j])
+            .map(|j| self.l[j] * self.l[j])
+            .sum();
+        let top = prof
+            .iter()
+            .copied()
+            .filter(|x| !x.is_nan())
+            .fold(0.0f32, f32::max);
+        if top <= 0.0 || own < LEARN_CONC * total {
+            return None;
+        }
+        prof.iter_mut().for_each(|x| *x /= top);
+        Some(prof)
+    }
+
+    /// Rebuilds the templates from harmonic profiles learned on this recording (`(pitch,
+    /// profile)` from [`profile`](Self::profile)). Why: how strong a note's own 2nd and 3rd
+    /// harmonics are depends on the piano (or SoundFont); with the fixed `h^-0.8` share the fit
+    /// credits a lower note's partials to notes an octave or a twelfth above (or the reverse).
+    /// A pitch with [`ADAPT_MIN`] or more learned notes within [`ADAPT_SPAN`] semitones takes
+    /// their per-harmonic median as its weights (a harmonic most of them lack, above 5 kHz for
+    /// them, keeps the `h^-0.8` decay from the last one they have). Every other pitch takes the
+    /// weights of the nearest such pitch: templates of one family, since a fixed template
+    /// beside learned ones soaks up what they leave (subharmonic false extras). Nothing learned
+    /// anywhere, or fewer than [`ADAPT_TOTAL`] notes: the fixed templates stay.
+    pub fn adapt(&mut self, learned: &[(u8, [f32; MAX_H])]) {
+        // A handful of notes is too noisy a median to replace every template with.
+        if learned.len() < ADAPT_TOTAL {
+            return;
+        }
+        let n_ax = self.l.len();
+        let ws: Vec<Option<[f32; MAX_H]>> = (features::PITCH_LO..=features::PITCH_HI)
+            .map(|p| {
+                let near: Vec<&[f32; MAX_H]> = learned
+                    .iter()
+                    .filter(|(q, _)| q.abs_diff(p) <= ADAPT_SPAN)
+                    .map(|(_, v)| v)
+                    .collect();
+                (near.len() >= ADAPT_MIN).then(|| pooled(&near))
+            })
+            .collect();
+        for (i, p) in (features::PITCH_LO..=features::PITCH_HI).enumerate() {
+            let nearest = (0..ws.len())
+                .filter(|&j| ws[j].is_some())
+                .min_by_key(|&j| j.abs_diff(i));
+            if let Some(w) = nearest.and_then(|j| ws[j]) {
+                self.tmpl[i] = template(p, n_ax, |h| w[h - 1].max(ADAPT_FLOOR));
+            }
+        }
+    }
+
     fn template(&self, p: u8) -> &[(u16, f32)] {
         &self.tmpl[(p.clamp(features::PITCH_LO, features::PITCH_HI) - features::PITCH_LO) as usize]
     }
@@ -391,7 +468,97 @@ fn new_energy(
     }
 }
 
+/// Per-harmonic median of learned profiles, relative to its largest; a harmonic most of them
+/// lack (above 5 kHz for them) continues the `h^-0.8` decay from the last one they have.
+fn pooled(near: &[&[f32; MAX_H]]) -> [f32; MAX_H] {
+    let mut w = [f32::NAN; MAX_H];
+    for (h, wh) in w.iter_mut().enumerate() {
+        let mut v: Vec<f32> = near.iter().map(|x| x[h]).filter(|x| !x.is_nan()).collect();
+        if v.len() * 2 >= near.len() && !v.is_empty() {
+            v.sort_by(|a, b| a.total_cmp(b));
+            *wh = v[v.len() / 2];
+        }
+    }
+    let mut last = (1usize, 1.0f32);
+    for (h, wh) in w.iter_mut().enumerate() {
+        if wh.is_nan() {
+            *wh = last.1 * ((h + 1) as f32 / last.0 as f32).powf(-0.8);
+        } else {
+            last = (h + 1, *wh);
+        }
+    }
+    let top = w.iter().copied().fold(0.0f32, f32::max).max(1e-9);
+    w.iter_mut().for_each(|x| *x /= top);
+    w
+}
+
+/// Sparse unit-norm template of `p` on an axis of `n_ax` bins: harmonic `h` (up to 5 kHz)
+/// with weight `w(h)`, spread over +-1 axis bin.
+fn template(p: u8, n_ax: usize, w: impl Fn(usize) -> f32) -> Vec<(u16, f32)> {
+    let mut t: Vec<(u16, f32)> = Vec::new();
+    let f0 = features::pitch_hz(p as f64);
+    for h in 1..=MAX_H {
+        let hf = h as f64;
+        let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
+        if fh > F_MAX {
+            break;
+        }
+        let x = (12.0 * (fh / 440.0).log2() + 69.0 - AX_LO) * BPS;
+        let wh = w(h);
+        let k = x.round() as isize;
+        for j in k - 1..=k + 1 {
+            if j < 0 || j as usize >= n_ax {
+                continue;
+            }
+            let v = wh * (1.0 - (j as f64 - x).abs() as f32 / 2.0).max(0.0);
+            match t.iter_mut().find(|e| e.0 as isize == j) {
+                Some(e) => e.1 += v,
+                None => t.push((j as u16, v)),
+            }
+        }
+    }
+    let n = t.iter().map(|e| e.1 * e.1).sum::<f32>().sqrt().max(1e-9);
+    t.iter_mut().for_each(|e| e.1 /= n);
+    t
+}
+
 /// Position of frequency `hz` on the log-frequency axis (fractional axis bin).
 fn axis_pos(hz: f64) -> f64 {
     (12.0 * (hz.max(1.0) / 440.0).log2() + 69.0 - AX_LO) * BPS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Weight of harmonic `h` of `p` in its template (the centre bin).
+    fn weight(pf: &PitchFit, p: u8, h: usize) -> f32 {
+        let x = axis_pos(features::pitch_hz(p as f64) * h as f64).round() as u16;
+        pf.template(p)
+            .iter()
+            .find(|e| e.0 == x)
+            .map_or(0.0, |e| e.1)
+    }
+
+    #[test]
+    fn adapt_takes_the_learned_harmonic_shares_and_fills_the_rest() {
+        let sig = vec![0.0f32; 22050];
+        let f = features::compute_interleaved(&sig, 1, 22050);
+        let mut pf = PitchFit::new(&f);
+        let fixed = weight(&pf, 60, 2) / weight(&pf, 60, 1);
+        // A piano whose 2nd harmonic is a tenth of the fundamental.
+        let mut prof = [0.1f32; MAX_H];
+        prof[0] = 1.0;
+        // Too few notes: nothing changes.
+        let few: Vec<(u8, [f32; MAX_H])> = (0..ADAPT_TOTAL - 1).map(|_| (60, prof)).collect();
+        pf.adapt(&few);
+        assert_eq!(weight(&pf, 60, 2) / weight(&pf, 60, 1), fixed);
+        let many: Vec<(u8, [f32; MAX_H])> = (0..ADAPT_TOTAL).map(|_| (60, prof)).collect();
+        pf.adapt(&many);
+        let learned = weight(&pf, 60, 2) / weight(&pf, 60, 1);
+        assert!((learned - 0.1).abs() < 0.02, "{learned} (fixed {fixed})");
+        // A pitch far from every learned note takes the nearest learned pitch's shares.
+        let far = weight(&pf, 40, 2) / weight(&pf, 40, 1);
+        assert!((far - 0.1).abs() < 0.02, "{far}");
+    }
 }
