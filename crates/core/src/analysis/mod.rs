@@ -44,7 +44,8 @@
 //!    pitch within 0.15 s that no note sharing its partials (or a semitone off them) explains,
 //!    written or by a stronger onset there, is its own attack and gives its timing.
 //!    Extra notes: at every chord and every flux onset 25 ms or more from the chords, a fit
-//!    with all pitches of the range; a strong activation no sounding note explains (not its
+//!    with all pitches of the range, with templates learned from this recording (the harmonic
+//!    profiles of isolated notes judged played; see `pitchfit.rs`); a strong activation no sounding note explains (not its
 //!    pitch, not its harmonic, not a semitone leak of it or of a candidate twice as strong)
 //!    whose own harmonics (those no sounding note's harmonic reaches, at the resolution of the
 //!    low notes) bear out half its activation (also without the partials of a stronger
