@@ -268,7 +268,11 @@ impl Onset<'_> {
         // Low keys need more: a piano's low strings and soundboard answer a chord's attack
         // with weak low-pitch energy of no struck key (FluidR3: pitches 34-45 at ~1.0-1.4x
         // the threshold; a struck low extra key gives 1.65x or more).
-        let need = if x < LOW_EXTRA_PITCH {
+        // Below the lowest learned template the template is a copied shape (a mid-register
+        // profile, strong in the fundamental, where a chord attack's thump lies): as much
+        // again is needed (march student render: three E3 "extras" under E4 at 1.1x).
+        let below_learned = pf.learned_lo().is_some_and(|lo| x < lo);
+        let need = if x < LOW_EXTRA_PITCH || below_learned {
             LOW_EXTRA_REL * self.thr
         } else {
             self.thr
@@ -333,7 +337,10 @@ impl Onset<'_> {
                 .filter(|&&(tt, _)| (tt - self.t).abs() <= NUISANCE_AFTER)
                 .map(|&(_, p)| p),
         );
-        if !pf.own_evidence(x, partners, OWN_LOW_SHARE) {
+        // A low string's energy is in its harmonics, while the fundamental region of a chord
+        // attack holds soundboard thump: below A#2 the free harmonic must be the 2nd to 4th.
+        let lowest_h = if x < LOW_EXTRA_PITCH { 2 } else { 1 };
+        if !pf.own_evidence(x, partners, OWN_LOW_SHARE, lowest_h) {
             return Err(Reject::NoOwnEvidence);
         }
         Ok(())

@@ -51,8 +51,9 @@
 //!    low notes) bear out half its activation (also without the partials of a stronger
 //!    candidate an octave, twelfth, ... above: the classic octave-error check), and whose
 //!    strongest flux peak in the long window is at this onset (a later one is fitted at its
-//!    own frame). Below A#2 it needs 1.5 times
-//!    the activation (low strings and soundboard answer every chord attack a little).
+//!    own frame). Below A#2, or below the lowest learned template, it needs 1.5 times the
+//!    activation (low strings and soundboard answer every chord attack a little), and below
+//!    A#2 its free harmonic must be the 2nd to 4th (the attack's thump lies at the fundamental).
 //!    Such a note a semitone from a note judged missed (or judged played at this onset at a
 //!    pitch the fit gives half its activation or less), within 100 ms of its time, is that
 //!    note played a semitone off (a wrong pitch, not an extra note).

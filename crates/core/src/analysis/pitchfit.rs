@@ -78,6 +78,8 @@ pub struct PitchFit<'a> {
     floor: f32,
     /// Axis bins not near a harmonic of the pitches given to [`own_share`](Self::own_share).
     free: Vec<bool>,
+    /// Lowest pitch whose template was learned from notes near it (see [`adapt`](Self::adapt)).
+    learned_lo: Option<u8>,
 }
 
 impl<'a> PitchFit<'a> {
@@ -112,6 +114,7 @@ impl<'a> PitchFit<'a> {
             num: Vec::new(),
             floor: 0.0,
             free: vec![true; n_ax],
+            learned_lo: None,
         }
     }
 
@@ -228,12 +231,12 @@ impl<'a> PitchFit<'a> {
             .collect()
     }
 
-    /// Whether the loaded new energy shows `p` by itself: one of its first four harmonics that
-    /// no partial (up to the 16th) of `partners` comes near (half a semitone, at least two
-    /// long-window bins) holds at
-    /// least `share` of the strongest new energy at `p`'s harmonics. A pitch whose every low
-    /// harmonic is another note's partial (a subharmonic of a struck chord) does not.
-    pub fn own_evidence(&self, p: u8, partners: &[u8], share: f32) -> bool {
+    /// Whether the loaded new energy shows `p` by itself: one of its harmonics `lowest_h` to 4
+    /// that no partial (up to the 16th) of `partners` comes near (half a semitone, at least two
+    /// long-window bins) holds at least `share` of the strongest new energy at `p`'s harmonics.
+    /// A pitch whose every low harmonic is another note's partial (a subharmonic of a struck
+    /// chord) does not.
+    pub fn own_evidence(&self, p: u8, partners: &[u8], share: f32, lowest_h: usize) -> bool {
         let f0 = features::pitch_hz(p as f64);
         let at = |h: usize| -> f32 {
             let hf = h as f64;
@@ -251,7 +254,7 @@ impl<'a> PitchFit<'a> {
         if top <= 0.0 {
             return false;
         }
-        (1..=4).any(|h| {
+        (lowest_h..=4).any(|h| {
             let fh = f0 * h as f64;
             let shared = partners.iter().any(|&e| {
                 let fe = features::pitch_hz(e as f64);
@@ -372,6 +375,10 @@ impl<'a> PitchFit<'a> {
                 (near.len() >= ADAPT_MIN).then(|| pooled(&near))
             })
             .collect();
+        self.learned_lo = (features::PITCH_LO..=features::PITCH_HI)
+            .zip(&ws)
+            .find(|(_, w)| w.is_some())
+            .map(|(p, _)| p);
         for (i, p) in (features::PITCH_LO..=features::PITCH_HI).enumerate() {
             let nearest = (0..ws.len())
                 .filter(|&j| ws[j].is_some())
@@ -380,6 +387,11 @@ impl<'a> PitchFit<'a> {
                 self.tmpl[i] = template(p, n_ax, |h| w[h - 1].max(ADAPT_FLOOR));
             }
         }
+    }
+
+    /// Lowest pitch whose template was learned from notes near it: lower ones copy its shape.
+    pub fn learned_lo(&self) -> Option<u8> {
+        self.learned_lo
     }
 
     fn template(&self, p: u8) -> &[(u16, f32)] {
