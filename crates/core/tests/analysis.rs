@@ -308,8 +308,10 @@ fn student_with_other_soundfont_slower_late_and_noisy() {
             "{name}: offset {}",
             r.offset_seconds
         );
+        // At most one false extra note per hundred notes (march 0 of 218, minuet 0, farmer 2
+        // of 277: low notes under chords; three E3 "extras" under E4 in the march once).
         assert!(
-            r.extra_notes.len() <= notes.len() / 50,
+            r.extra_notes.len() <= notes.len() / 100,
             "{name}: extra {:?}",
             r.extra_notes
         );
