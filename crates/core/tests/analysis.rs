@@ -438,8 +438,9 @@ fn injected_errors_are_found_at_the_right_notes() {
 
 /// Injected errors on three pieces the first rules were not developed on (low bass, chords over
 /// held octaves). The 0.95 is not reached here yet for dropped and extra notes (on these
-/// seeds: [0.982, 0.974, 0.928, 0.811], false [8, 13, 10, 41]); these floors sit just under
-/// what is reached so that a rule change which loses ground on them fails.
+/// seeds: [0.982, 0.974, 0.928, 0.811], false [9, 13, 10, 25] of [228, 228, 111, 111]); these
+/// floors sit just under what is reached so that a rule change which loses ground on them fails
+/// (false extras were 41 before the learned templates).
 #[test]
 fn injected_errors_on_other_pieces_hold_their_floor() {
     error_recall_on(
@@ -450,7 +451,7 @@ fn injected_errors_on_other_pieces_hold_their_floor() {
         ],
         &SEEDS[..3],
         [0.95, 0.95, 0.9, 0.78],
-        [0.06, 0.08, 0.12, 0.45],
+        [0.06, 0.08, 0.12, 0.3],
     );
 }
 
