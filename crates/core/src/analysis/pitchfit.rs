@@ -196,8 +196,7 @@ impl<'a> PitchFit<'a> {
         let f0 = features::pitch_hz(p as f64);
         let mut levels: Vec<(usize, f32, f32)> = Vec::with_capacity(8);
         for h in 1..=8 {
-            let hf = h as f64;
-            let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
+            let fh = partial_hz(f0, h);
             if fh > F_MAX {
                 break;
             }
@@ -239,8 +238,7 @@ impl<'a> PitchFit<'a> {
     pub fn own_evidence(&self, p: u8, partners: &[u8], share: f32, lowest_h: usize) -> bool {
         let f0 = features::pitch_hz(p as f64);
         let at = |h: usize| -> f32 {
-            let hf = h as f64;
-            let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
+            let fh = partial_hz(f0, h);
             if fh > F_MAX {
                 return 0.0;
             }
@@ -278,8 +276,7 @@ impl<'a> PitchFit<'a> {
         for &o in others {
             let fo = features::pitch_hz(o as f64);
             for h in 1.. {
-                let hf = h as f64;
-                let fh = fo * hf * (1.0 + INHARM * hf * hf).sqrt();
+                let fh = partial_hz(fo, h);
                 if fh > F_MAX * 1.05 {
                     break;
                 }
@@ -316,8 +313,7 @@ impl<'a> PitchFit<'a> {
         let mut prof = [f32::NAN; MAX_H];
         let mut near = vec![false; n_ax];
         for (h, v) in prof.iter_mut().enumerate() {
-            let hf = (h + 1) as f64;
-            let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
+            let fh = partial_hz(f0, h + 1);
             if fh > F_MAX {
                 break;
             }
@@ -480,6 +476,13 @@ fn new_energy(
     }
 }
 
+/// Frequency of partial `h` (1 = the fundamental) of a string at `f0` Hz, with the templates'
+/// inharmonicity [`INHARM`].
+fn partial_hz(f0: f64, h: usize) -> f64 {
+    let hf = h as f64;
+    f0 * hf * (1.0 + INHARM * hf * hf).sqrt()
+}
+
 /// Per-harmonic median of learned profiles, relative to its largest; a harmonic most of them
 /// lack (above 5 kHz for them) continues the `h^-0.8` decay from the last one they have.
 fn pooled(near: &[&[f32; MAX_H]]) -> [f32; MAX_H] {
@@ -510,8 +513,7 @@ fn template(p: u8, n_ax: usize, w: impl Fn(usize) -> f32) -> Vec<(u16, f32)> {
     let mut t: Vec<(u16, f32)> = Vec::new();
     let f0 = features::pitch_hz(p as f64);
     for h in 1..=MAX_H {
-        let hf = h as f64;
-        let fh = f0 * hf * (1.0 + INHARM * hf * hf).sqrt();
+        let fh = partial_hz(f0, h);
         if fh > F_MAX {
             break;
         }
