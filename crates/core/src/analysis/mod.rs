@@ -562,14 +562,13 @@ fn learn_profiles(
     notes: &[ExpectedNote],
     decided: &Decided,
 ) -> Vec<(u8, [f32; pitchfit::MAX_H])> {
-    let mut times: Vec<f64> = notes
+    let mut times: Vec<f64> = decided
+        .outcomes
         .iter()
-        .zip(&decided.outcomes)
-        .map(|(_, o)| match o {
-            Outcome::Played { peak, .. } => peak.time,
-            Outcome::Missed => f64::NAN,
+        .filter_map(|o| match o {
+            Outcome::Played { peak, .. } => Some(peak.time),
+            Outcome::Missed => None,
         })
-        .filter(|t| !t.is_nan())
         .collect();
     times.sort_by(|a, b| a.total_cmp(b));
     let mut out = Vec::new();
@@ -586,9 +585,14 @@ fn learn_profiles(
             .take_while(|&&t| t <= peak.time + LEARN_ALONE)
             .count()
             > 1
-            || notes.iter().enumerate().any(|(j, m)| {
-                j != i && m.pitch != n.pitch && (m.start - n.start).abs() <= LEARN_ALONE
-            });
+            || {
+                // Notes are in onset order: only the written ones within the window.
+                let k = notes.partition_point(|m| m.start < n.start - LEARN_ALONE);
+                notes[k..]
+                    .iter()
+                    .take_while(|m| m.start <= n.start + LEARN_ALONE)
+                    .any(|m| m.index != i && m.pitch != n.pitch)
+            };
         if crowded {
             continue;
         }
