@@ -6,12 +6,16 @@
 //! 1. [`written_too`]: a note judged a wrong pitch whose written key was struck as well was
 //!    played as written, and the neighbour is an extra note.
 //! 2. [`Onset::screen`]: a strong activation that no sounding note explains and whose own
-//!    partials bear it out is a candidate ([`Reject`] names why one is not).
+//!    partials bear it out is a candidate ([`Reject`] names why one is not). A harmonic step
+//!    above a key struck there is that key's partials, unless they stand out many times
+//!    more than at the key's other strikes ([`PartialRatios`], measured first).
 //! 3. Its onset is its strongest flux peak in the long window (a later one is fitted at its
 //!    own frame); a candidate a semitone from a note judged missed there is that note played
 //!    a semitone off.
 //!
 //! Then [`orphan_onsets`]: clear attacks where no note starts are keys struck again.
+
+use std::collections::HashMap;
 
 use super::*;
 
@@ -41,6 +45,22 @@ const ORPHAN_FLUX: f32 = 0.1;
 const RETIME_GAP: f64 = 0.15;
 /// An extra note needs a free low harmonic with this share of its strongest new energy.
 const OWN_LOW_SHARE: f32 = 0.3;
+/// A known note within this many seconds of an onset was struck there.
+const STRUCK_HERE: f64 = 0.05;
+/// [`PartialRatios`] and [`Onset::struck_over`]: a strike whose key's activation is under
+/// this share of the extra threshold tells little (a balance over its partials is noise).
+const RATIO_MIN_ACT: f32 = 0.5;
+/// [`PartialRatios::typical`] needs the key struck this many times elsewhere, else twice as
+/// many strikes of the keys [`RATIO_SPAN`] semitones around it.
+const RATIO_MIN_SEEN: usize = 2;
+const RATIO_SPAN: u8 = 4;
+/// A key a harmonic step above a struck key was struck with it when the balance of the
+/// shared partials is this many times the usual one (at least [`RATIO_FLOOR`]), and at least
+/// [`BALANCE_MIN`] (the upper key's fundamental outweighs the struck key's own partials).
+/// Dev seeds: extras found 396 -> 404 at no new false report; Joplin exact +2 false.
+const RATIO_EXCESS: f32 = 5.0;
+const RATIO_FLOOR: f32 = 0.3;
+const BALANCE_MIN: f32 = 1.0;
 
 /// What [`find_extra_nnls`] found.
 #[derive(Default)]
@@ -103,33 +123,15 @@ pub(super) fn find_extra_nnls(
     // Frames still to fit; an onset found later in a long window is fitted at its own frame.
     let mut queue: std::collections::BTreeSet<usize> = frames.into_iter().collect();
     let mut next = 0usize;
+    let ratios = PartialRatios::measure(f, pf, &queue, &known, &range, thr);
     while let Some(&fr) = queue.range(next..).next() {
         next = fr + 1;
         let t = fr as f64 * f.hop_s;
-        pf.load(fr);
-        let lo_k = known.partition_point(|&(k, _)| k < t - NUISANCE_BEFORE);
-        let near_t: Vec<(f64, u8)> = known[lo_k..]
-            .iter()
-            .take_while(|&&(k, _)| k <= t + NUISANCE_AFTER)
-            .copied()
-            .collect();
+        let near_t = sounding(&known, t);
         let near: Vec<u8> = near_t.iter().map(|&(_, p)| p).collect();
-        // Screen: pitches whose template meets some new energy.
-        let proj: Vec<(u8, f32)> = range.clone().map(|p| (p, pf.projection(p))).collect();
-        let pmax = proj.iter().map(|x| x.1).fold(0.0f32, f32::max);
-        if pmax <= 0.0 {
+        if !fit_onset(pf, fr, &range, &near, &mut cands, &mut act) {
             continue;
         }
-        cands.clear();
-        cands.extend(
-            proj.iter()
-                .filter(|x| x.1 >= 0.25 * pmax)
-                .map(|x| x.0)
-                .chain(near.iter().copied()),
-        );
-        cands.sort_unstable();
-        cands.dedup();
-        pf.fit(&cands, &mut act);
         let onset = Onset {
             fr,
             t,
@@ -138,6 +140,7 @@ pub(super) fn find_extra_nnls(
             cands: &cands,
             act: &act,
             thr,
+            ratios: &ratios,
         };
         written_too(f, pf, notes, decided, &onset, &mut scan);
         for (ci, &x) in cands.iter().enumerate() {
@@ -182,6 +185,122 @@ pub(super) fn find_extra_nnls(
     );
     scan.extra.sort_by(|a, b| a.0.total_cmp(&b.0));
     scan
+}
+
+/// (time, pitch) of the known notes sounding around an onset at `t` (from
+/// [`NUISANCE_BEFORE`] before to [`NUISANCE_AFTER`] after).
+fn sounding(known: &[(f64, u8)], t: f64) -> Vec<(f64, u8)> {
+    let lo_k = known.partition_point(|&(k, _)| k < t - NUISANCE_BEFORE);
+    known[lo_k..]
+        .iter()
+        .take_while(|&&(k, _)| k <= t + NUISANCE_AFTER)
+        .copied()
+        .collect()
+}
+
+/// Fits frame `fr` with the pitches of `range` whose template meets some new energy there
+/// (a quarter of the best projection) and the sounding pitches `near`: the candidates into
+/// `cands`, their activations into `act`. False when nothing new sounds.
+fn fit_onset(
+    pf: &mut pitchfit::PitchFit,
+    fr: usize,
+    range: &std::ops::RangeInclusive<u8>,
+    near: &[u8],
+    cands: &mut Vec<u8>,
+    act: &mut Vec<f32>,
+) -> bool {
+    pf.load(fr);
+    let proj: Vec<(u8, f32)> = range.clone().map(|p| (p, pf.projection(p))).collect();
+    let pmax = proj.iter().map(|x| x.1).fold(0.0f32, f32::max);
+    if pmax <= 0.0 {
+        return false;
+    }
+    cands.clear();
+    cands.extend(
+        proj.iter()
+            .filter(|x| x.1 >= 0.25 * pmax)
+            .map(|x| x.0)
+            .chain(near.iter().copied()),
+    );
+    cands.sort_unstable();
+    cands.dedup();
+    pf.fit(cands, act);
+    true
+}
+
+/// How each key's partials usually balance in this recording: at every fitted onset where a
+/// note of pitch `e` is struck (clearly: [`RATIO_MIN_ACT`]) and `e + d` is not sounding,
+/// [`PitchFit::partial_balance`](pitchfit::PitchFit::partial_balance) of the partials that a
+/// key `d` semitones up (a harmonic step: octave, twelfth, ...) would share, keyed by `(e, d)`
+/// with the frame. Why: how bright a string (or sample) is differs from key to key and is
+/// what the templates get wrong; the same key struck again shows about the same balance,
+/// while a key struck a harmonic step above it shows many times more.
+struct PartialRatios(HashMap<(u8, i32), Vec<(usize, f32)>>);
+
+impl PartialRatios {
+    /// Fits each of `frames` and measures the balances of the keys struck there.
+    fn measure(
+        f: &Features,
+        pf: &mut pitchfit::PitchFit,
+        frames: &std::collections::BTreeSet<usize>,
+        known: &[(f64, u8)],
+        range: &std::ops::RangeInclusive<u8>,
+        thr: f32,
+    ) -> Self {
+        let mut map: HashMap<(u8, i32), Vec<(usize, f32)>> = HashMap::new();
+        let (mut cands, mut act) = (Vec::new(), Vec::new());
+        for &fr in frames {
+            let t = fr as f64 * f.hop_s;
+            let near_t = sounding(known, t);
+            let near: Vec<u8> = near_t.iter().map(|&(_, p)| p).collect();
+            if !fit_onset(pf, fr, range, &near, &mut cands, &mut act) {
+                continue;
+            }
+            let get = |p: u8| cands.iter().position(|&c| c == p).map_or(0.0, |i| act[i]);
+            for &(te, e) in &near_t {
+                if (te - t).abs() > STRUCK_HERE || get(e) < RATIO_MIN_ACT * thr {
+                    continue;
+                }
+                let others: Vec<u8> = near.iter().copied().filter(|&p| p != e).collect();
+                for (k, &d) in HARMONIC_STEPS.iter().enumerate().skip(1) {
+                    let x = e as i32 + d;
+                    if x > 127 || near.contains(&(x as u8)) {
+                        continue;
+                    }
+                    if let Some(r) = pf.partial_balance(e, k + 1, &others) {
+                        map.entry((e, d)).or_default().push((fr, r));
+                    }
+                }
+            }
+        }
+        PartialRatios(map)
+    }
+
+    /// The usual balance of key `e` for a key `d` semitones up: the median over its strikes
+    /// away from frame `fr` (more than 5 frames), if there are [`RATIO_MIN_SEEN`]; else over
+    /// the strikes of the keys [`RATIO_SPAN`] around it (one sample or string family), if
+    /// there are twice as many.
+    fn typical(&self, e: u8, d: i32, fr: usize) -> Option<f32> {
+        let of = |e: u8| {
+            self.0
+                .get(&(e, d))
+                .into_iter()
+                .flatten()
+                .filter(|&&(g, _)| g.abs_diff(fr) > 5)
+                .map(|&(_, x)| x)
+        };
+        let mut r: Vec<f32> = of(e).collect();
+        if r.len() < RATIO_MIN_SEEN {
+            r = (e.saturating_sub(RATIO_SPAN)..=e.saturating_add(RATIO_SPAN))
+                .flat_map(of)
+                .collect();
+            if r.len() < 2 * RATIO_MIN_SEEN {
+                return None;
+            }
+        }
+        r.sort_by(|a, b| a.total_cmp(b));
+        Some(r[r.len() / 2])
+    }
 }
 
 /// Onset frames to fit: the chords, plus strong pitch-flux peaks 25 ms or more away from them.
@@ -245,6 +364,7 @@ struct Onset<'o> {
     act: &'o [f32],
     /// Activation an extra note needs.
     thr: f32,
+    ratios: &'o PartialRatios,
 }
 
 impl Onset<'_> {
@@ -253,6 +373,27 @@ impl Onset<'_> {
             .iter()
             .position(|&c| c == p)
             .map_or(0.0, |i| self.act[i])
+    }
+
+    /// Whether a key `d` semitones (a harmonic step) above the key `e` struck at this onset
+    /// (activation `ae`) was struck with it: the partials of `e` that the upper key shares
+    /// stand out [`RATIO_EXCESS`] times more than at the other strikes of `e` (or of the keys
+    /// around it), and at least as strong as its own. Only where `e` shows clearly itself.
+    fn struck_over(&self, pf: &pitchfit::PitchFit, e: u8, d: i32, ae: f32) -> bool {
+        if ae < RATIO_MIN_ACT * self.thr {
+            return false;
+        }
+        let Some(k) = HARMONIC_STEPS.iter().position(|&s| s == d) else {
+            return false;
+        };
+        let others: Vec<u8> = self.near.iter().copied().filter(|&p| p != e).collect();
+        let (Some(here), Some(usual)) = (
+            pf.partial_balance(e, k + 1, &others),
+            self.ratios.typical(e, d, self.fr),
+        ) else {
+            return false;
+        };
+        here >= BALANCE_MIN && here >= RATIO_EXCESS * usual.max(RATIO_FLOOR)
     }
 
     /// Whether candidate `x` (activation `ax`) is an extra note by the fit, or why not.
@@ -285,17 +426,33 @@ impl Onset<'_> {
         }
         // Explained by a note sounding here: its harmonic, or a semitone leak.
         // A harmonic of a note struck at this very onset is taken as that note's (a
-        // bright piano's upper partials can outweigh its template).
-        let explained = self.near_t.iter().any(|&(te, e)| {
+        // bright piano's upper partials can outweigh its template), unless that key shows
+        // many times its usual balance at the shared partials: then it was struck with it.
+        let mut explained = false;
+        let mut struck_under: Vec<u8> = Vec::new();
+        for &(te, e) in self.near_t {
             let d = x as i32 - e as i32;
             let ae = self.get(e);
-            (HARMONIC_STEPS[1..].contains(&d) && (ae >= 0.25 * ax || (te - self.t).abs() <= 0.05))
-                || (d == -12 && ae >= 2.0 * ax)
-                || (d.abs() == 1 && ae >= 2.0 * ax)
-        });
+            let here = (te - self.t).abs() <= STRUCK_HERE;
+            if HARMONIC_STEPS[1..].contains(&d) && (ae >= 0.25 * ax || here) {
+                if here && self.struck_over(pf, e, d, ae) {
+                    struck_under.push(e);
+                } else {
+                    explained = true;
+                }
+            }
+            explained |= (d == -12 || d.abs() == 1) && ae >= 2.0 * ax;
+        }
         if explained {
             return Err(Reject::Explained);
         }
+        // The keys it was struck over share all its partials: its own are theirs too.
+        let own_near: Vec<u8> = self
+            .near
+            .iter()
+            .copied()
+            .filter(|p| !struck_under.contains(p))
+            .collect();
         // A semitone leak of a stronger candidate (struck or not, its energy is real): low
         // notes' partials are barely a bin or two from their neighbours'.
         if self
@@ -307,7 +464,7 @@ impl Onset<'_> {
             return Err(Reject::Leak);
         }
         // Its own harmonics (those no sounding note reaches) must bear out its activation.
-        if pf.own_share(x, self.near, ax).is_none_or(|s| s < OWN_SHARE) {
+        if pf.own_share(x, &own_near, ax).is_none_or(|s| s < OWN_SHARE) {
             return Err(Reject::NoOwnShare);
         }
         // Octave-error check: every partial of a stronger candidate a harmonic step above
@@ -321,7 +478,7 @@ impl Onset<'_> {
             .map(|(&y, _)| y)
             .collect();
         if !above.is_empty() {
-            let mut others = self.near.to_vec();
+            let mut others = own_near.clone();
             others.extend(above.iter().copied());
             if pf.own_share(x, &others, ax).is_none_or(|s| s < OWN_SHARE) {
                 return Err(Reject::OctaveError);
@@ -329,7 +486,7 @@ impl Onset<'_> {
         }
         // Its own energy: a free low harmonic (not a partial of the notes struck here).
         partners.clear();
-        partners.extend(self.near.iter().copied());
+        partners.extend(own_near.iter().copied());
         partners.extend(above.iter().copied());
         partners.extend(
             found

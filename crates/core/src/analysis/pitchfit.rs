@@ -72,6 +72,11 @@ pub struct PitchFit<'a> {
     /// Sparse unit-norm template per pitch index (`pitch - PITCH_LO`): (axis bin, weight).
     tmpl: Vec<Vec<(u16, f32)>>,
     cache: HashMap<usize, Vec<f32>>,
+    /// Frame whose new energy is loaded.
+    loaded: Option<usize>,
+    /// Last fit per frame: (candidates, activations, flat floor). The extra scan fits each
+    /// onset twice with the same candidates (to measure, then to judge).
+    fits: HashMap<usize, (Vec<u8>, Vec<f32>, f32)>,
     recon: Vec<f32>,
     num: Vec<f32>,
     /// Flat (broadband) level of the last fit, per axis bin.
@@ -110,6 +115,8 @@ impl<'a> PitchFit<'a> {
             pool,
             tmpl,
             cache: HashMap::new(),
+            loaded: None,
+            fits: HashMap::new(),
             recon: vec![0.0; n_ax],
             num: Vec::new(),
             floor: 0.0,
@@ -120,6 +127,7 @@ impl<'a> PitchFit<'a> {
 
     /// Computes (or recalls) the new energy at frame `t`.
     pub fn load(&mut self, t: usize) {
+        self.loaded = Some(t);
         if let Some(c) = self.cache.get(&t) {
             self.l.copy_from_slice(c);
             return;
@@ -263,6 +271,48 @@ impl<'a> PitchFit<'a> {
         })
     }
 
+    /// How strong the loaded new energy is at the partials of `e` that a key a harmonic step
+    /// above it would share (harmonics `k`, `2k`, ...: `k` = 2 an octave above, 3 a twelfth,
+    /// ...) relative to its other partials: the largest level among the former over the
+    /// largest among the latter (levels as in [`profile`](Self::profile)). Partials that a
+    /// harmonic of `others` comes near (half a semitone, or two long-window bins) are left
+    /// out. `None` when either side has no partial left or the latter holds no energy.
+    pub fn partial_balance(&self, e: u8, k: usize, others: &[u8]) -> Option<f32> {
+        let n_ax = self.l.len() as isize;
+        let f0 = features::pitch_hz(e as f64);
+        let (mut shared_max, mut own_max) = (None::<f32>, None::<f32>);
+        for h in 1..=MAX_H {
+            let fh = partial_hz(f0, h);
+            if fh > F_MAX {
+                break;
+            }
+            let near_other = others.iter().any(|&o| {
+                let fo = features::pitch_hz(o as f64);
+                (1..=16)
+                    .any(|j| (fh - partial_hz(fo, j)).abs() < (0.03 * fh).max(2.0 * self.f.hi.df))
+            });
+            if near_other {
+                continue;
+            }
+            let x = axis_pos(fh).round() as isize;
+            let Some(lv) = (x - 1..=x + 1)
+                .filter(|&j| j >= 0 && j < n_ax)
+                .map(|j| self.l[j as usize])
+                .reduce(f32::max)
+            else {
+                continue;
+            };
+            let side = if h % k == 0 {
+                &mut shared_max
+            } else {
+                &mut own_max
+            };
+            *side = Some(side.unwrap_or(0.0).max(lv));
+        }
+        let (s, o) = (shared_max?, own_max?);
+        (o > 0.0).then(|| s / o)
+    }
+
     /// How much of the activation `ax` that the last fit gave `p` its own harmonics bear out:
     /// over the template bins of `p` that no harmonic of `others` reaches (within 2/3 of a
     /// semitone or 3 FFT bins, the resolution of the low notes), the new energy above the flat
@@ -360,6 +410,8 @@ impl<'a> PitchFit<'a> {
         if learned.len() < ADAPT_TOTAL {
             return;
         }
+        // Fits with the old templates are stale.
+        self.fits.clear();
         let n_ax = self.l.len();
         let ws: Vec<Option<[f32; MAX_H]>> = (features::PITCH_LO..=features::PITCH_HI)
             .map(|p| {
@@ -410,6 +462,15 @@ impl<'a> PitchFit<'a> {
         if k == 0 {
             return;
         }
+        if let Some((_, a, floor)) = self
+            .loaded
+            .and_then(|t| self.fits.get(&t))
+            .filter(|(c, _, _)| c == cands)
+        {
+            act.extend_from_slice(a);
+            self.floor = *floor;
+            return;
+        }
         let n_ax = self.l.len();
         let flat = 1.0 / (n_ax as f32).sqrt();
         self.num.clear();
@@ -442,6 +503,10 @@ impl<'a> PitchFit<'a> {
             a_flat *= flat_num / (den + 1e-9);
         }
         self.floor = a_flat * flat;
+        if let Some(t) = self.loaded {
+            self.fits
+                .insert(t, (cands.to_vec(), act.clone(), self.floor));
+        }
     }
 }
 
@@ -552,6 +617,60 @@ mod tests {
             .iter()
             .find(|e| e.0 == x)
             .map_or(0.0, |e| e.1)
+    }
+
+    /// A decaying string-like tone of `pitch` from `start` s (harmonics 1..=10 at `1/h`).
+    fn tone(sig: &mut [f32], rate: f32, pitch: u8, start: f32, amp: f32) {
+        let f0 = features::pitch_hz(pitch as f64) as f32;
+        for (i, v) in sig.iter_mut().enumerate().skip((start * rate) as usize) {
+            let t = i as f32 / rate - start;
+            let env = amp * (-3.0 * t).exp();
+            for h in 1..=10 {
+                *v += env / h as f32 * (std::f32::consts::TAU * f0 * h as f32 * t).sin();
+            }
+        }
+    }
+
+    #[test]
+    fn partial_balance_stands_out_when_the_octave_is_struck_too() {
+        let rate = 22050.0;
+        let balance = |with_octave: bool| {
+            let mut sig = vec![0.0f32; 22050];
+            tone(&mut sig, rate, 48, 0.5, 0.2);
+            if with_octave {
+                tone(&mut sig, rate, 60, 0.5, 0.2);
+            }
+            let f = features::compute_interleaved(&sig, 1, rate as u32);
+            let mut pf = PitchFit::new(&f);
+            pf.load((0.5 / f.hop_s).round() as usize);
+            // An octave up shares harmonics 2, 4, ...; a twelfth up 3, 6, ...
+            (
+                pf.partial_balance(48, 2, &[]).unwrap(),
+                pf.partial_balance(48, 3, &[]).unwrap(),
+            )
+        };
+        let (alone_8va, alone_12th) = balance(false);
+        let (with_8va, with_12th) = balance(true);
+        // Alone: the fundamental outweighs the 2nd harmonic (1/2 in amplitude, ~0.7 after the
+        // square root).
+        assert!(alone_8va < 0.8, "{alone_8va}");
+        // C4 struck too: its fundamental lands on C3's 2nd harmonic, which now outweighs C3's
+        // own partials (0.69 -> 1.20).
+        assert!(
+            with_8va > 1.5 * alone_8va && with_8va > 1.0,
+            "{with_8va} vs {alone_8va}"
+        );
+        // A twelfth up shares C3's 3rd, 6th, 9th harmonics, where C4 adds little: unchanged.
+        assert!(
+            (with_12th / alone_12th - 1.0).abs() < 0.1,
+            "{with_12th} vs {alone_12th}"
+        );
+        // Partials near another note's are left out: with every partial of C3 taken, none.
+        assert!(
+            PitchFit::new(&features::compute_interleaved(&vec![0.0; 22050], 1, 22050))
+                .partial_balance(48, 2, &[36])
+                .is_none()
+        );
     }
 
     #[test]
