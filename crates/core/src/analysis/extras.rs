@@ -380,12 +380,16 @@ impl Onset<'_> {
     /// stand out [`RATIO_EXCESS`] times more than at the other strikes of `e` (or of the keys
     /// around it), and at least as strong as its own. Only where `e` shows clearly itself.
     fn struck_over(&self, pf: &pitchfit::PitchFit, e: u8, d: i32, ae: f32) -> bool {
+        let Some(k) = HARMONIC_STEPS
+            .iter()
+            .position(|&s| s == d)
+            .filter(|&k| k > 0)
+        else {
+            return false;
+        };
         if ae < RATIO_MIN_ACT * self.thr {
             return false;
         }
-        let Some(k) = HARMONIC_STEPS.iter().position(|&s| s == d) else {
-            return false;
-        };
         let others: Vec<u8> = self.near.iter().copied().filter(|&p| p != e).collect();
         let (Some(here), Some(usual)) = (
             pf.partial_balance(e, k + 1, &others),
@@ -428,20 +432,25 @@ impl Onset<'_> {
         // A harmonic of a note struck at this very onset is taken as that note's (a
         // bright piano's upper partials can outweigh its template), unless that key shows
         // many times its usual balance at the shared partials: then it was struck with it.
+        // (A key is listed once per estimate of its onset: written and decided.)
+        let struck_under: Vec<u8> = self
+            .near_t
+            .iter()
+            .filter(|&&(te, e)| {
+                (te - self.t).abs() <= STRUCK_HERE
+                    && self.struck_over(pf, e, x as i32 - e as i32, self.get(e))
+            })
+            .map(|&(_, e)| e)
+            .collect();
         let mut explained = false;
-        let mut struck_under: Vec<u8> = Vec::new();
         for &(te, e) in self.near_t {
             let d = x as i32 - e as i32;
             let ae = self.get(e);
             let here = (te - self.t).abs() <= STRUCK_HERE;
-            if HARMONIC_STEPS[1..].contains(&d) && (ae >= 0.25 * ax || here) {
-                if here && self.struck_over(pf, e, d, ae) {
-                    struck_under.push(e);
-                } else {
-                    explained = true;
-                }
-            }
-            explained |= (d == -12 || d.abs() == 1) && ae >= 2.0 * ax;
+            explained |= (HARMONIC_STEPS[1..].contains(&d)
+                && (ae >= 0.25 * ax || here)
+                && !struck_under.contains(&e))
+                || ((d == -12 || d.abs() == 1) && ae >= 2.0 * ax);
         }
         if explained {
             return Err(Reject::Explained);
