@@ -418,7 +418,7 @@ pub fn analyze(
     let mut pf = pitchfit::PitchFit::new(&f);
     let decided = decide(&f, &mut pf, &notes, &centers, &peaks2, strength);
     // The instrument, learned from the notes the first pass is sure of, shapes the templates.
-    let learned = learn_profiles(&f, &mut pf, &notes, &decided);
+    let learned = learn_profiles(&f, &mut pf, &notes, &decided, a1);
     pf.adapt(&learned);
 
     // 4. Extra notes (and onsets that show a note struck later than decided).
@@ -555,13 +555,16 @@ pub fn analyze(
 const LEARN_ALONE: f64 = 0.06;
 
 /// Harmonic profiles of the notes the first pass found at their written pitch with an onset
-/// to themselves (see [`LEARN_ALONE`]), for [`pitchfit::PitchFit::adapt`].
+/// to themselves (see [`LEARN_ALONE`]), for [`pitchfit::PitchFit::adapt`]. `tempo`: recording
+/// seconds per score second (the written neighbours are looked for in score time).
 fn learn_profiles(
     f: &Features,
     pf: &mut pitchfit::PitchFit,
     notes: &[ExpectedNote],
     decided: &Decided,
+    tempo: f64,
 ) -> Vec<(u8, [f32; pitchfit::MAX_H])> {
+    let alone_score = LEARN_ALONE / tempo.max(1e-3);
     let mut times: Vec<f64> = decided
         .outcomes
         .iter()
@@ -587,10 +590,10 @@ fn learn_profiles(
             > 1
             || {
                 // Notes are in onset order: only the written ones within the window.
-                let k = notes.partition_point(|m| m.start < n.start - LEARN_ALONE);
+                let k = notes.partition_point(|m| m.start < n.start - alone_score);
                 notes[k..]
                     .iter()
-                    .take_while(|m| m.start <= n.start + LEARN_ALONE)
+                    .take_while(|m| m.start <= n.start + alone_score)
                     .any(|m| m.index != i && m.pitch != n.pitch)
             };
         if crowded {
