@@ -438,9 +438,9 @@ fn injected_errors_are_found_at_the_right_notes() {
 
 /// Injected errors on three pieces the first rules were not developed on (low bass, chords over
 /// held octaves). The 0.95 is not reached here yet for dropped and extra notes (on these
-/// seeds: [0.982, 0.974, 0.928, 0.811], false [9, 13, 10, 25] of [228, 228, 111, 111]); these
+/// seeds: [0.978, 0.974, 0.928, 0.829], false [9, 13, 10, 18] of [228, 228, 111, 111]); these
 /// floors sit just under what is reached so that a rule change which loses ground on them fails
-/// (false extras were 41 before the learned templates).
+/// (false extras were 41 before the learned templates, 25 before the later-onset rule).
 #[test]
 fn injected_errors_on_other_pieces_hold_their_floor() {
     error_recall_on(
@@ -450,8 +450,8 @@ fn injected_errors_on_other_pieces_hold_their_floor() {
             ("08_piano_schumann_happy_farmer.mid", 40.0),
         ],
         &SEEDS[..3],
-        [0.95, 0.95, 0.9, 0.78],
-        [0.06, 0.08, 0.12, 0.3],
+        [0.95, 0.95, 0.9, 0.8],
+        [0.06, 0.08, 0.12, 0.2],
     );
 }
 

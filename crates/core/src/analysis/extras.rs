@@ -21,6 +21,9 @@ use super::*;
 
 /// Extra notes: short-window flux salience of their onset relative to the typical note's.
 const EXTRA_FLUX: f32 = 0.3;
+/// Extra notes: a flux peak of the candidate's pitch later in the long window with this share
+/// of the strongest one at the fitted onset is its onset (see [`find_extra_nnls`]).
+const LATER_ONSET: f32 = 0.5;
 /// Extra notes: flux onsets at least this far (s) from a chord onset get their own fit (an
 /// extra note just before a chord lies in that chord's window before).
 const EXTRA_AWAY: f64 = 0.025;
@@ -150,14 +153,24 @@ pub(super) fn find_extra_nnls(
             }
             // Its onset: the strongest short-window flux peak of its pitch from just before
             // this frame to the end of the long window (which also holds notes starting up to
-            // 186 ms later; a weaker peak here is then another note's harmonics).
+            // 186 ms later; a weaker peak here is then another note's harmonics). A later peak
+            // with [`LATER_ONSET`] of the strength of the strongest, if that lies at this frame,
+            // is its onset too: the one here is this onset's attack in its partials (exact
+            // renders of Chopin and Joplin: false extras 23 -> 10).
             let c = fr as isize;
-            let Some(pk) = peaks(f, x, c - 3, c + EXTRA_LOOKAHEAD)
-                .filter(|p| p.value >= thr_flux)
-                .max_by(|a, b| a.value.total_cmp(&b.value))
-            else {
+            let strongest = |from: isize| {
+                peaks(f, x, from, c + EXTRA_LOOKAHEAD)
+                    .filter(|p| p.value >= thr_flux)
+                    .max_by(|a, b| a.value.total_cmp(&b.value))
+            };
+            let Some(mut pk) = strongest(c - 3) else {
                 continue;
             };
+            if pk.frame <= fr + 3
+                && let Some(later) = strongest(c + 4).filter(|l| l.value >= LATER_ONSET * pk.value)
+            {
+                pk = later;
+            }
             if pk.frame > fr + 3 {
                 // It starts later: judge it there (what sounds there, its own fit).
                 if queue.range(pk.frame - 3..=pk.frame + 3).next().is_none() {
