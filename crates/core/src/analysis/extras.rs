@@ -587,11 +587,14 @@ fn semitone_off_note(
         .find(|&(i, n)| {
             let judged = match decided.outcomes[i] {
                 Outcome::Missed => true,
-                // Judged played at this onset, but the fit sees the key struck: half of
-                // this activation or less (the wrong-pitch ratio).
+                // Judged played at this onset (by its decided peak, or by its predicted time:
+                // a rule of thumb may have vouched for a peak that was another attack), but
+                // the fit sees the key struck: half of this activation or less (the
+                // wrong-pitch ratio).
                 Outcome::Played { pitch, peak } => {
                     pitch != x
-                        && (peak.time - pk.time).abs() <= EXCLUSIVE_GAP
+                        && ((peak.time - pk.time).abs() <= EXCLUSIVE_GAP
+                            || (centers[i] - pk.time).abs() <= EXCLUSIVE_GAP)
                         && onset.get(pitch) * WRONG_RATIO <= ax
                 }
             };
