@@ -11,7 +11,8 @@
 //!    more than at the key's other strikes ([`PartialRatios`], measured first).
 //! 3. Its onset is its strongest flux peak in the long window (a later one is fitted at its
 //!    own frame); a candidate a semitone from a note judged missed there is that note played
-//!    a semitone off.
+//!    a semitone off, and one on the key of a note judged missed near there is that note
+//!    played early or late ([`note_played_off`]).
 //!
 //! Then [`orphan_onsets`]: clear attacks where no note starts are keys struck again.
 
@@ -21,6 +22,8 @@ use super::*;
 
 /// Extra notes: short-window flux salience of their onset relative to the typical note's.
 const EXTRA_FLUX: f32 = 0.3;
+/// A note judged missed whose key starts this near (s) its predicted time was played there.
+const MOVED_OFF: f64 = 0.15;
 /// Extra notes: a flux peak of the candidate's pitch later in the long window with this share
 /// of the strongest one at the fitted onset is its onset (see [`find_extra_nnls`]).
 const LATER_ONSET: f32 = 0.5;
@@ -187,7 +190,7 @@ pub(super) fn find_extra_nnls(
             {
                 continue;
             }
-            match semitone_off_note(notes, centers, decided, &onset, &scan, x, ax, pk) {
+            match note_played_off(notes, centers, decided, &onset, &scan, x, ax, pk) {
                 Some(i) => scan.retimed.push((i, x, pk)),
                 None => scan.extra.push((pk.time, x)),
             }
@@ -569,9 +572,10 @@ fn written_too(
 
 /// A candidate a semitone from a note judged missed or judged played here at a pitch this fit
 /// hardly sees, at its time: that note, played a semitone off (the chord fit saw too little of
-/// it to call it a wrong pitch).
+/// it to call it a wrong pitch). A candidate at the pitch of a note judged missed, within
+/// [`MOVED_OFF`] of its time: that note, played early or late.
 #[allow(clippy::too_many_arguments)]
-fn semitone_off_note(
+fn note_played_off(
     notes: &[ExpectedNote],
     centers: &[f64],
     decided: &Decided,
@@ -598,9 +602,14 @@ fn semitone_off_note(
                         && onset.get(pitch) * WRONG_RATIO <= ax
                 }
             };
-            judged
-                && (n.pitch as i32 - x as i32).abs() == 1
-                && (centers[i] - pk.time).abs() <= WRONG_OFF
+            // A note judged missed whose own key starts near its time was played early or late.
+            let moved = n.pitch == x
+                && matches!(decided.outcomes[i], Outcome::Missed)
+                && (centers[i] - pk.time).abs() <= MOVED_OFF;
+            (moved
+                || (judged
+                    && (n.pitch as i32 - x as i32).abs() == 1
+                    && (centers[i] - pk.time).abs() <= WRONG_OFF))
                 && !scan.is_retimed(i)
         })
         .map(|(i, _)| i)
