@@ -250,24 +250,32 @@ impl<'a> PitchFit<'a> {
             if fh > F_MAX {
                 return 0.0;
             }
-            let x = ((12.0 * (fh / 440.0).log2() + 69.0 - AX_LO) * BPS).round() as isize;
-            (x - 1..=x + 1)
-                .filter(|&j| j >= 0 && (j as usize) < self.l.len())
-                .map(|j| self.l[j as usize])
-                .fold(0.0f32, f32::max)
+            self.level_at(fh).unwrap_or(0.0)
         };
         let top = (1..=8).map(at).fold(0.0f32, f32::max);
         if top <= 0.0 {
             return false;
         }
-        (lowest_h..=4).any(|h| {
-            let fh = f0 * h as f64;
-            let shared = partners.iter().any(|&e| {
-                let fe = features::pitch_hz(e as f64);
-                // Half a semitone, or two long-window bins where that is wider (low notes).
-                (1..=16).any(|k| (fh - fe * k as f64).abs() < (0.03 * fh).max(2.0 * self.f.hi.df))
-            });
-            !shared && at(h) >= share * top
+        (lowest_h..=4).any(|h| !self.near_partial(f0 * h as f64, partners) && at(h) >= share * top)
+    }
+
+    /// The loaded new energy at frequency `hz`: its largest value within one axis bin of it
+    /// (`None` off the axis).
+    fn level_at(&self, hz: f64) -> Option<f32> {
+        let x = axis_pos(hz).round() as isize;
+        (x - 1..=x + 1)
+            .filter(|&j| j >= 0 && (j as usize) < self.l.len())
+            .map(|j| self.l[j as usize])
+            .reduce(f32::max)
+    }
+
+    /// Whether `hz` lies near a partial (up to the 16th) of one of `pitches`: within half a
+    /// semitone, or two long-window bins where that is wider (low notes).
+    fn near_partial(&self, hz: f64, pitches: &[u8]) -> bool {
+        let tol = (0.03 * hz).max(2.0 * self.f.hi.df);
+        pitches.iter().any(|&e| {
+            let fe = features::pitch_hz(e as f64);
+            (1..=16).any(|k| (hz - partial_hz(fe, k)).abs() < tol)
         })
     }
 
@@ -278,7 +286,6 @@ impl<'a> PitchFit<'a> {
     /// harmonic of `others` comes near (half a semitone, or two long-window bins) are left
     /// out. `None` when either side has no partial left or the latter holds no energy.
     pub fn partial_balance(&self, e: u8, k: usize, others: &[u8]) -> Option<f32> {
-        let n_ax = self.l.len() as isize;
         let f0 = features::pitch_hz(e as f64);
         let (mut shared_max, mut own_max) = (None::<f32>, None::<f32>);
         for h in 1..=MAX_H {
@@ -286,20 +293,10 @@ impl<'a> PitchFit<'a> {
             if fh > F_MAX {
                 break;
             }
-            let near_other = others.iter().any(|&o| {
-                let fo = features::pitch_hz(o as f64);
-                (1..=16)
-                    .any(|j| (fh - partial_hz(fo, j)).abs() < (0.03 * fh).max(2.0 * self.f.hi.df))
-            });
-            if near_other {
+            if self.near_partial(fh, others) {
                 continue;
             }
-            let x = axis_pos(fh).round() as isize;
-            let Some(lv) = (x - 1..=x + 1)
-                .filter(|&j| j >= 0 && j < n_ax)
-                .map(|j| self.l[j as usize])
-                .reduce(f32::max)
-            else {
+            let Some(lv) = self.level_at(fh) else {
                 continue;
             };
             let side = if h % k == 0 {
