@@ -381,6 +381,13 @@ fn inject(notes: &[N], seed: u64) -> (Vec<N>, Injected) {
     }
     while inj.dropped.len() < nd {
         let Some(i) = it.next() else { break };
+        // Not one of a unison (another voice strikes the same key with it: still heard).
+        let unison = notes.iter().enumerate().any(|(j, m)| {
+            j != i && m.pitch == notes[i].pitch && (m.start - notes[i].start).abs() < 0.05
+        });
+        if unison {
+            continue;
+        }
         out[i] = None;
         inj.dropped.push(i);
     }
@@ -399,12 +406,23 @@ fn inject(notes: &[N], seed: u64) -> (Vec<N>, Injected) {
         {
             continue;
         }
+        // Struck like the written note nearest in time (a student's slip has the dynamics of
+        // the passage around it).
+        let like = notes
+            .iter()
+            .min_by(|a, b| (a.start - t).abs().total_cmp(&(b.start - t).abs()))
+            .unwrap();
+        // HARNESS_EXTRA_VEL: a fixed velocity instead (90 until session 7, for comparison).
+        let vel = std::env::var("HARNESS_EXTRA_VEL")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(like.vel);
         extra.push(N {
             start: t,
             end: t + 0.3,
             pitch: p,
-            vel: 90,
-            ch: notes[0].ch,
+            vel,
+            ch: like.ch,
         });
         inj.extra.push((t, p));
     }
@@ -438,9 +456,10 @@ fn injected_errors_are_found_at_the_right_notes() {
 
 /// Injected errors on three pieces the first rules were not developed on (low bass, chords over
 /// held octaves). The 0.95 is not reached here yet for dropped and extra notes (on these
-/// seeds: [0.978, 0.974, 0.928, 0.829], false [9, 13, 10, 18] of [228, 228, 111, 111]); these
-/// floors sit just under what is reached so that a rule change which loses ground on them fails
-/// (false extras were 41 before the learned templates, 25 before the later-onset rule).
+/// seeds: [0.987, 0.982, 0.910, 0.856], false [5, 6, 9, 14] of [228, 228, 111, 111]); these
+/// floors sit just under what is reached so that a rule change which loses ground on them fails.
+/// (Until session 7 extra notes were struck at velocity 90 whatever the piece's dynamics, and a
+/// note of a unison could be dropped: then [0.978, 0.974, 0.928, 0.829], false [9, 13, 10, 18].)
 #[test]
 fn injected_errors_on_other_pieces_hold_their_floor() {
     error_recall_on(
@@ -450,8 +469,8 @@ fn injected_errors_on_other_pieces_hold_their_floor() {
             ("08_piano_schumann_happy_farmer.mid", 40.0),
         ],
         &SEEDS[..3],
-        [0.95, 0.95, 0.9, 0.8],
-        [0.06, 0.08, 0.12, 0.2],
+        [0.95, 0.95, 0.9, 0.85],
+        [0.04, 0.04, 0.1, 0.15],
     );
 }
 

@@ -208,14 +208,7 @@ impl<'a> PitchFit<'a> {
             if fh > F_MAX {
                 break;
             }
-            // A note a harmonic above another (octave, twelfth, ...) shares every harmonic
-            // with it, however high.
-            let shared = others.iter().any(|&o| {
-                let fo = features::pitch_hz(o as f64);
-                super::on_harmonic_of(p, o)
-                    || (1..=12).any(|k| (12.0 * (fh / (fo * k as f64)).log2()).abs() < 0.6)
-            });
-            if shared {
+            if self.shared_with(p, fh, others) {
                 continue;
             }
             let c = (fh / hi.df).round() as usize;
@@ -236,6 +229,68 @@ impl<'a> PitchFit<'a> {
             .filter(|l| l.1.max(l.2) >= RISE_FLOOR * loud)
             .map(|&(h, pa, pb)| (h, 20.0 * ((pa + 1e-9) / (pb + 1e-9)).log10()))
             .collect()
+    }
+
+    /// Level change (dB) of key `p` from the attack at frame `t0` to the attack at frame `t`:
+    /// the median over its harmonics (up to the 4th) that no pitch of `others` shares of the
+    /// peak amplitude in the short window just after each onset. A key struck again at a like
+    /// force is back at its first attack's level; one that was not has decayed. `None` when no
+    /// harmonic is free (or none sounds).
+    pub fn reattack_db(&mut self, t0: usize, t: usize, p: u8, others: &[u8]) -> Option<f32> {
+        let (f, hi) = (self.f, &self.f.hi);
+        let after = (GAP_AFTER * f.rate) as isize;
+        hi.magnitude(
+            &f.signal,
+            (t0 * f.hop) as isize + after,
+            true,
+            &mut self.scratch,
+            &mut self.b,
+        );
+        hi.magnitude(
+            &f.signal,
+            (t * f.hop) as isize + after,
+            true,
+            &mut self.scratch,
+            &mut self.a,
+        );
+        let f0 = features::pitch_hz(p as f64);
+        let mut levels: Vec<(f32, f32)> = Vec::with_capacity(4);
+        for h in 1..=4 {
+            let fh = partial_hz(f0, h);
+            if fh > F_MAX || self.shared_with(p, fh, others) {
+                continue;
+            }
+            let c = (fh / hi.df).round() as usize;
+            let (lo, hb) = (c.saturating_sub(2), (c + 2).min(hi.bins - 1));
+            if lo > hb {
+                continue;
+            }
+            let pa = self.a[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
+            let pb = self.b[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
+            levels.push((pa, pb));
+        }
+        let loud = levels.iter().map(|l| l.0.max(l.1)).fold(0.0f32, f32::max);
+        let mut db: Vec<f32> = levels
+            .iter()
+            .filter(|l| l.0.max(l.1) >= RISE_FLOOR * loud && loud > 0.0)
+            .map(|&(pa, pb)| 20.0 * ((pa + 1e-9) / (pb + 1e-9)).log10())
+            .collect();
+        if db.is_empty() {
+            return None;
+        }
+        db.sort_by(|a, b| a.total_cmp(b));
+        Some(db[db.len() / 2])
+    }
+
+    /// Whether harmonic frequency `fh` of `p` is shared with a pitch of `others`: one of their
+    /// first 12 partials within 0.6 semitone, or any at all when `p` lies a harmonic step above
+    /// one of them (octave, twelfth, ...: it shares every harmonic, however high).
+    fn shared_with(&self, p: u8, fh: f64, others: &[u8]) -> bool {
+        others.iter().any(|&o| {
+            let fo = features::pitch_hz(o as f64);
+            super::on_harmonic_of(p, o)
+                || (1..=12).any(|k| (12.0 * (fh / (fo * k as f64)).log2()).abs() < 0.6)
+        })
     }
 
     /// Whether the loaded new energy shows `p` by itself: one of its harmonics `lowest_h` to 4
@@ -668,6 +723,30 @@ mod tests {
                 .partial_balance(48, 2, &[36])
                 .is_none()
         );
+    }
+
+    #[test]
+    fn reattack_tells_a_key_struck_again_from_one_left_ringing() {
+        let rate = 22050.0;
+        let reattack = |again: bool, others: &[u8]| {
+            let mut sig = vec![0.0f32; 22050];
+            tone(&mut sig, rate, 64, 0.3, 0.2);
+            if again {
+                tone(&mut sig, rate, 64, 0.8, 0.2);
+            }
+            let f = features::compute_interleaved(&sig, 1, rate as u32);
+            let mut pf = PitchFit::new(&f);
+            let fr = |t: f64| (t / f.hop_s).round() as usize;
+            pf.reattack_db(fr(0.3), fr(0.8), 64, others)
+        };
+        // Struck again: at least back at the first attack's level.
+        let again = reattack(true, &[]).unwrap();
+        assert!(again > -1.0, "{again}");
+        // Left ringing: 0.5 s of a -3/s decay, -13 dB.
+        let left = reattack(false, &[]).unwrap();
+        assert!((-15.0..-11.0).contains(&left), "{left}");
+        // An octave below struck too shares every harmonic: nothing to tell.
+        assert!(reattack(false, &[52]).is_none());
     }
 
     #[test]
