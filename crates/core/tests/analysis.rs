@@ -503,6 +503,17 @@ fn error_counts(name: &str, secs: f64, seed: u64, verbose: bool) -> Counts {
         let mut rec = render(&song(&student, &progs, None), &sf);
         add_noise(&mut rec, 30.0, 99);
         let r = run(&rec, &ex);
+        if std::env::var_os("HARNESS_INJ").is_some() {
+            for &(i, _) in &inj.transposed {
+                eprintln!("INJ T {}", idx(&notes[i]));
+            }
+            for &(i, _) in &inj.shifted {
+                eprintln!("INJ S {}", idx(&notes[i]));
+            }
+            for &i in &inj.dropped {
+                eprintln!("INJ D {}", idx(&notes[i]));
+            }
+        }
         c.pitch = r.pitch_accuracy;
         for &(i, q) in &inj.transposed {
             total[0] += 1;

@@ -53,9 +53,12 @@ const RETIME_GAP: f64 = 0.15;
 const OWN_LOW_SHARE: f32 = 0.3;
 /// A known note within this many seconds of an onset was struck there.
 const STRUCK_HERE: f64 = 0.05;
-/// [`PartialRatios`] and [`Onset::struck_over`]: a strike whose key's activation is under
-/// this share of the extra threshold tells little (a balance over its partials is noise).
+/// [`PartialRatios`]: a strike whose key's activation is under this share of the extra
+/// threshold tells little (a balance over its partials is noise); [`Onset::struck_over`]
+/// asks [`WEAK_EXCESS`] times the excess of such a key.
 const RATIO_MIN_ACT: f32 = 0.5;
+/// Dev seeds: extras found 416 -> 418, no new false report; Joplin student +1 false.
+const WEAK_EXCESS: f32 = 2.0;
 /// [`PartialRatios::typical`] needs the key struck this many times elsewhere, else twice as
 /// many strikes of the keys [`RATIO_SPAN`] semitones around it.
 const RATIO_MIN_SEEN: usize = 2;
@@ -391,10 +394,11 @@ impl Onset<'_> {
             .map_or(0.0, |i| self.act[i])
     }
 
-    /// Whether a key `d` semitones (a harmonic step) above the key `e` struck at this onset
-    /// (activation `ae`) was struck with it: the partials of `e` that the upper key shares
-    /// stand out [`RATIO_EXCESS`] times more than at the other strikes of `e` (or of the keys
-    /// around it), and at least as strong as its own. Only where `e` shows clearly itself.
+    /// Whether a key `d` semitones (a harmonic step) above the key `e` sounding at this onset
+    /// (activation `ae`) was struck: the partials of `e` that the upper key shares stand out
+    /// [`RATIO_EXCESS`] times more than at the other strikes of `e` (or of the keys around
+    /// it), and at least as strong as its own. Where `e` hardly shows itself (its own
+    /// partials weak, so the balance is noisier), [`WEAK_EXCESS`] times that.
     fn struck_over(&self, pf: &pitchfit::PitchFit, e: u8, d: i32, ae: f32) -> bool {
         let Some(k) = HARMONIC_STEPS
             .iter()
@@ -403,9 +407,11 @@ impl Onset<'_> {
         else {
             return false;
         };
-        if ae < RATIO_MIN_ACT * self.thr {
-            return false;
-        }
+        let excess = if ae < RATIO_MIN_ACT * self.thr {
+            WEAK_EXCESS * RATIO_EXCESS
+        } else {
+            RATIO_EXCESS
+        };
         let others: Vec<u8> = self.near.iter().copied().filter(|&p| p != e).collect();
         let (Some(here), Some(usual)) = (
             pf.partial_balance(e, k + 1, &others),
@@ -413,7 +419,7 @@ impl Onset<'_> {
         ) else {
             return false;
         };
-        here >= BALANCE_MIN && here >= RATIO_EXCESS * usual.max(RATIO_FLOOR)
+        here >= BALANCE_MIN && here >= excess * usual.max(RATIO_FLOOR)
     }
 
     /// Whether candidate `x` (activation `ax`) is an extra note by the fit, or why not.
@@ -447,15 +453,15 @@ impl Onset<'_> {
         // Explained by a note sounding here: its harmonic, or a semitone leak.
         // A harmonic of a note struck at this very onset is taken as that note's (a
         // bright piano's upper partials can outweigh its template), unless that key shows
-        // many times its usual balance at the shared partials: then it was struck with it.
+        // many times its usual balance at the shared partials: then it was struck over it.
+        // So is one of a note struck just before or after (within the long window), when its
+        // activation explains it: the balance test holds for those too (dev seeds: extras
+        // +2, false -1; held-out +2, false -2; Chopin and Joplin unchanged).
         // (A key is listed once per estimate of its onset: written and decided.)
         let struck_under: Vec<u8> = self
             .near_t
             .iter()
-            .filter(|&&(te, e)| {
-                (te - self.t).abs() <= STRUCK_HERE
-                    && self.struck_over(pf, e, x as i32 - e as i32, self.get(e))
-            })
+            .filter(|&&(_, e)| self.struck_over(pf, e, x as i32 - e as i32, self.get(e)))
             .map(|&(_, e)| e)
             .collect();
         let mut explained = false;
