@@ -503,6 +503,7 @@ fn error_counts(name: &str, secs: f64, seed: u64, verbose: bool) -> Counts {
         let mut rec = render(&song(&student, &progs, None), &sf);
         add_noise(&mut rec, 30.0, 99);
         let r = run(&rec, &ex);
+        // HARNESS_INJ: the injected notes (transposed, shifted, dropped), for tracing rules.
         if std::env::var_os("HARNESS_INJ").is_some() {
             for &(i, _) in &inj.transposed {
                 eprintln!("INJ T {}", idx(&notes[i]));
