@@ -132,6 +132,8 @@ pub(super) fn find_extra_nnls(
     // Frames still to fit; an onset found later in a long window is fitted at its own frame.
     let mut queue: std::collections::BTreeSet<usize> = frames.into_iter().collect();
     let mut next = 0usize;
+    // (frame, pitch) of candidates queued at their later onset.
+    let mut moved: Vec<(usize, u8)> = Vec::new();
     let ratios = PartialRatios::measure(f, pf, &queue, &known, &range, thr);
     while let Some(&fr) = queue.range(next..).next() {
         next = fr + 1;
@@ -172,15 +174,21 @@ pub(super) fn find_extra_nnls(
             let Some(mut pk) = strongest(c - 3) else {
                 continue;
             };
+            let was_moved = std::env::var_os("EC").is_some() && moved.contains(&(fr, x));
             if pk.frame <= fr + 3
+                && !was_moved
                 && let Some(later) = strongest(c + 4).filter(|l| l.value >= LATER_ONSET * pk.value)
             {
                 pk = later;
             }
             if pk.frame > fr + 3 {
                 // It starts later: judge it there (what sounds there, its own fit).
-                if queue.range(pk.frame - 3..=pk.frame + 3).next().is_none() {
-                    queue.insert(pk.frame);
+                match queue.range(pk.frame - 3..=pk.frame + 3).next() {
+                    Some(&q) => moved.push((q, x)),
+                    None => {
+                        queue.insert(pk.frame);
+                        moved.push((pk.frame, x));
+                    }
                 }
                 continue;
             }
