@@ -610,7 +610,9 @@ impl<'a> Scene<'a> {
     /// The same key held up to this onset and judged struck just before: if its own harmonics
     /// (those no note struck at either onset shares) lie [`REATTACK_DB`] under that attack's
     /// level here, it was not struck again (a repeated chord note a student leaves out rings
-    /// on, decayed; one struck again is back near its first attack's level).
+    /// on, decayed; one struck again is back near its first attack's level). A note written
+    /// softer than the one before may lie lower by as much (the farmer's student render: a
+    /// repeated F4 written at a lower velocity was taken as not struck).
     fn not_reattacked(&self, pf: &mut pitchfit::PitchFit, n: &Judged) -> bool {
         let i = n.i;
         let me = self.notes[i];
@@ -639,8 +641,12 @@ impl<'a> Scene<'a> {
                 .filter(|&j| j != prev.index && self.notes[j].pitch != me.pitch)
                 .map(|j| self.notes[j].pitch),
         );
+        // Written softer than the strike before: that much lower again (key velocity to
+        // amplitude taken as squared, the usual MIDI convention).
+        let softer =
+            (40.0 * (me.velocity.max(1) as f32 / prev.velocity.max(1) as f32).log10()).min(0.0);
         pf.reattack_db(pp.frame, n.frame_tc, n.p, &others)
-            .is_some_and(|db| db < -REATTACK_DB)
+            .is_some_and(|db| db < -REATTACK_DB + softer)
     }
 
     /// Over a held lower octave or twelfth (not struck with it) the note's harmonics are all
