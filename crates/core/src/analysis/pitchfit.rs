@@ -178,32 +178,48 @@ impl<'a> PitchFit<'a> {
     /// onset over the one just before. A struck key rises; a held or released one only decays.
     /// Harmonics nearly silent on both sides are left out. `None` when no harmonic is free (or none sounds).
     pub fn rise_db(&mut self, t: usize, p: u8, others: &[u8]) -> Option<f32> {
-        let mut db: Vec<f32> = self.rise_levels(t, p, others).iter().map(|x| x.1).collect();
-        if db.is_empty() {
-            return None;
-        }
-        db.sort_by(|a, b| a.total_cmp(b));
-        Some(db[db.len() / 2])
+        median_db(self.rise_levels(t, p, others))
     }
 
     /// The per-harmonic level changes behind [`rise_db`](Self::rise_db): (harmonic number,
     /// dB) for each free harmonic that sounds.
     pub fn rise_levels(&mut self, t: usize, p: u8, others: &[u8]) -> Vec<(usize, f32)> {
-        let (f, hi) = (self.f, &self.f.hi);
+        let f = self.f;
         let s = (t * f.hop) as isize;
         let after = (GAP_AFTER * f.rate) as isize;
         let before = (GAP_BEFORE * f.rate) as isize;
-        hi.magnitude(&f.signal, s + after, true, &mut self.scratch, &mut self.a);
-        hi.magnitude(
+        f.hi.magnitude(&f.signal, s + after, true, &mut self.scratch, &mut self.a);
+        f.hi.magnitude(
             &f.signal,
             s - before - (N_HI / 2) as isize,
             true,
             &mut self.scratch,
             &mut self.b,
         );
+        self.harmonic_change(p, others, 8)
+    }
+
+    /// Level change (dB) of key `p` from the attack at frame `t0` to the attack at frame `t`:
+    /// the median over its harmonics (up to the 4th) that no pitch of `others` shares of the
+    /// peak amplitude in the short window just after each onset. A key struck again at a like
+    /// force is back at its first attack's level; one that was not has decayed. `None` when no
+    /// harmonic is free.
+    pub fn reattack_db(&mut self, t0: usize, t: usize, p: u8, others: &[u8]) -> Option<f32> {
+        let f = self.f;
+        let after = (GAP_AFTER * f.rate) as isize;
+        let at = |fr: usize| (fr * f.hop) as isize + after;
+        f.hi.magnitude(&f.signal, at(t0), true, &mut self.scratch, &mut self.b);
+        f.hi.magnitude(&f.signal, at(t), true, &mut self.scratch, &mut self.a);
+        median_db(self.harmonic_change(p, others, 4))
+    }
+
+    /// (harmonic number, dB) from the short-window spectrum in `b` to the one in `a` at each
+    /// harmonic 1..=`max_h` of `p` (peak within +-2 bins) that no pitch of `others` shares.
+    fn harmonic_change(&self, p: u8, others: &[u8], max_h: usize) -> Vec<(usize, f32)> {
+        let hi = &self.f.hi;
         let f0 = features::pitch_hz(p as f64);
-        let mut levels: Vec<(usize, f32, f32)> = Vec::with_capacity(8);
-        for h in 1..=8 {
+        let mut levels: Vec<(usize, f32, f32)> = Vec::with_capacity(max_h);
+        for h in 1..=max_h {
             let fh = partial_hz(f0, h);
             if fh > F_MAX {
                 break;
@@ -222,7 +238,7 @@ impl<'a> PitchFit<'a> {
             levels.push((h, pa, pb));
         }
         // A harmonic silent on both sides (far below the loudest one measured) tells nothing
-        // about a rise: its ratio is noise.
+        // about a change: its ratio is noise.
         let loud = levels.iter().map(|l| l.1.max(l.2)).fold(0.0f32, f32::max);
         levels
             .iter()
@@ -231,70 +247,19 @@ impl<'a> PitchFit<'a> {
             .collect()
     }
 
-    /// Level change (dB) of key `p` from the attack at frame `t0` to the attack at frame `t`:
-    /// the median over its harmonics (up to the 4th) that no pitch of `others` shares of the
-    /// peak amplitude in the short window just after each onset. A key struck again at a like
-    /// force is back at its first attack's level; one that was not has decayed. `None` when no
-    /// harmonic is free (or none sounds).
-    pub fn reattack_db(&mut self, t0: usize, t: usize, p: u8, others: &[u8]) -> Option<f32> {
-        let (f, hi) = (self.f, &self.f.hi);
-        let after = (GAP_AFTER * f.rate) as isize;
-        hi.magnitude(
-            &f.signal,
-            (t0 * f.hop) as isize + after,
-            true,
-            &mut self.scratch,
-            &mut self.b,
-        );
-        hi.magnitude(
-            &f.signal,
-            (t * f.hop) as isize + after,
-            true,
-            &mut self.scratch,
-            &mut self.a,
-        );
-        let f0 = features::pitch_hz(p as f64);
-        let mut levels: Vec<(f32, f32)> = Vec::with_capacity(4);
-        for h in 1..=4 {
-            let fh = partial_hz(f0, h);
-            if fh > F_MAX || self.shared_with(p, fh, others) {
-                continue;
-            }
-            let c = (fh / hi.df).round() as usize;
-            let (lo, hb) = (c.saturating_sub(2), (c + 2).min(hi.bins - 1));
-            if lo > hb {
-                continue;
-            }
-            let pa = self.a[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
-            let pb = self.b[lo..=hb].iter().cloned().fold(0.0f32, f32::max);
-            levels.push((pa, pb));
-        }
-        let loud = levels.iter().map(|l| l.0.max(l.1)).fold(0.0f32, f32::max);
-        let mut db: Vec<f32> = levels
-            .iter()
-            .filter(|l| l.0.max(l.1) >= RISE_FLOOR * loud && loud > 0.0)
-            .map(|&(pa, pb)| 20.0 * ((pa + 1e-9) / (pb + 1e-9)).log10())
-            .collect();
-        if db.is_empty() {
-            return None;
-        }
-        db.sort_by(|a, b| a.total_cmp(b));
-        Some(db[db.len() / 2])
-    }
-
     /// Whether harmonic frequency `fh` of `p` is shared with a pitch of `others`: one of their
-    /// first 12 partials within 0.6 semitone, or any at all when `p` lies a harmonic step above
+    /// first 12 ([`MAX_H`]) partials within 0.6 semitone, or any at all when `p` lies a harmonic step above
     /// one of them (octave, twelfth, ...: it shares every harmonic, however high).
     fn shared_with(&self, p: u8, fh: f64, others: &[u8]) -> bool {
         others.iter().any(|&o| {
             let fo = features::pitch_hz(o as f64);
             super::on_harmonic_of(p, o)
-                || (1..=12).any(|k| (12.0 * (fh / (fo * k as f64)).log2()).abs() < 0.6)
+                || (1..=MAX_H).any(|k| (12.0 * (fh / (fo * k as f64)).log2()).abs() < 0.6)
         })
     }
 
     /// Whether the loaded new energy shows `p` by itself: one of its harmonics `lowest_h` to 4
-    /// that no partial (up to the 16th) of `partners` comes near (half a semitone, at least two
+    /// that no partial (up to the 12th) of `partners` comes near (half a semitone, at least two
     /// long-window bins) holds at least `share` of the strongest new energy at `p`'s harmonics.
     /// A pitch whose every low harmonic is another note's partial (a subharmonic of a struck
     /// chord) does not.
@@ -659,6 +624,16 @@ fn template(p: u8, n_ax: usize, w: impl Fn(usize) -> f32) -> Vec<(u16, f32)> {
 /// Position of frequency `hz` on the log-frequency axis (fractional axis bin).
 fn axis_pos(hz: f64) -> f64 {
     (12.0 * (hz.max(1.0) / 440.0).log2() + 69.0 - AX_LO) * BPS
+}
+
+/// The median of the dB values of `levels` (`None` when empty).
+fn median_db(levels: Vec<(usize, f32)>) -> Option<f32> {
+    let mut db: Vec<f32> = levels.into_iter().map(|x| x.1).collect();
+    if db.is_empty() {
+        return None;
+    }
+    db.sort_by(|a, b| a.total_cmp(b));
+    Some(db[db.len() / 2])
 }
 
 #[cfg(test)]
