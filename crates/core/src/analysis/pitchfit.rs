@@ -661,16 +661,24 @@ mod tests {
         }
     }
 
+    /// Features of one second at 22.05 kHz holding `tone`s of (pitch, start s) at amplitude 0.2.
+    fn second_of(struck: &[(u8, f32)]) -> Features {
+        let mut sig = vec![0.0f32; 22050];
+        for &(pitch, start) in struck {
+            tone(&mut sig, 22050.0, pitch, start, 0.2);
+        }
+        features::compute_interleaved(&sig, 1, 22050)
+    }
+
     #[test]
     fn partial_balance_stands_out_when_the_octave_is_struck_too() {
-        let rate = 22050.0;
         let balance = |with_octave: bool| {
-            let mut sig = vec![0.0f32; 22050];
-            tone(&mut sig, rate, 48, 0.5, 0.2);
-            if with_octave {
-                tone(&mut sig, rate, 60, 0.5, 0.2);
-            }
-            let f = features::compute_interleaved(&sig, 1, rate as u32);
+            let struck: &[(u8, f32)] = if with_octave {
+                &[(48, 0.5), (60, 0.5)]
+            } else {
+                &[(48, 0.5)]
+            };
+            let f = second_of(struck);
             let mut pf = PitchFit::new(&f);
             pf.load((0.5 / f.hop_s).round() as usize);
             // An octave up shares harmonics 2, 4, ...; a twelfth up 3, 6, ...
@@ -705,14 +713,13 @@ mod tests {
 
     #[test]
     fn reattack_tells_a_key_struck_again_from_one_left_ringing() {
-        let rate = 22050.0;
         let reattack = |again: bool, others: &[u8]| {
-            let mut sig = vec![0.0f32; 22050];
-            tone(&mut sig, rate, 64, 0.3, 0.2);
-            if again {
-                tone(&mut sig, rate, 64, 0.8, 0.2);
-            }
-            let f = features::compute_interleaved(&sig, 1, rate as u32);
+            let struck: &[(u8, f32)] = if again {
+                &[(64, 0.3), (64, 0.8)]
+            } else {
+                &[(64, 0.3)]
+            };
+            let f = second_of(struck);
             let mut pf = PitchFit::new(&f);
             let fr = |t: f64| (t / f.hop_s).round() as usize;
             pf.reattack_db(fr(0.3), fr(0.8), 64, others)
