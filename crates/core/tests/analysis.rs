@@ -515,6 +515,43 @@ fn error_counts(name: &str, secs: f64, seed: u64, verbose: bool) -> Counts {
                 eprintln!("INJ D {}", idx(&notes[i]));
             }
         }
+        // HARNESS_DUMP=dir: the recording (f32 stereo, 44.1 kHz) and the notes with what was
+        // injected and what the analysis reported, for offline study.
+        if let Ok(dir) = std::env::var("HARNESS_DUMP") {
+            let stem = format!("{dir}/{}_{seed}", name.trim_end_matches(".mid"));
+            let b: Vec<u8> = rec.iter().flat_map(|v| v.to_le_bytes()).collect();
+            std::fs::write(format!("{stem}.f32"), b).unwrap();
+            let mut t = String::new();
+            for (i, n) in notes.iter().enumerate() {
+                let e = idx(n);
+                let st = if inj.dropped.contains(&i) {
+                    "D"
+                } else if inj.transposed.iter().any(|&(j, _)| j == i) {
+                    "T"
+                } else if inj.shifted.iter().any(|&(j, _)| j == i) {
+                    "S"
+                } else {
+                    "P"
+                };
+                let missed = r.missed_notes.iter().any(|m| m.note_index == e) as u8;
+                t += &format!(
+                    "N {e} {} {:.4} {:.4} {} {st} {missed}\n",
+                    n.pitch, n.start, n.end, n.vel
+                );
+            }
+            for &(tx, p) in &inj.extra {
+                let found = r
+                    .extra_notes
+                    .iter()
+                    .any(|x| x.pitch == p && (x.played_time - tx).abs() < 0.07)
+                    as u8;
+                t += &format!("X {p} {tx:.4} {found}\n");
+            }
+            for x in &r.extra_notes {
+                t += &format!("R {} {:.4}\n", x.pitch, x.played_time);
+            }
+            std::fs::write(format!("{stem}.tsv"), t).unwrap();
+        }
         c.pitch = r.pitch_accuracy;
         for &(i, q) in &inj.transposed {
             total[0] += 1;
@@ -706,7 +743,29 @@ fn harness() {
                 );
             }
         };
-        let r = run(&render(&ex, &sf), &ex);
+        let dump = |label: &str, rec: &[f32], r: &AnalysisReport, scale: f64, lead: f64| {
+            let Ok(dir) = std::env::var("HARNESS_DUMP") else {
+                return;
+            };
+            let stem = format!("{dir}/{}_{label}", name.trim_end_matches(".mid"));
+            let b: Vec<u8> = rec.iter().flat_map(|v| v.to_le_bytes()).collect();
+            std::fs::write(format!("{stem}.f32"), b).unwrap();
+            let mut t = String::new();
+            for (e, n) in expected_notes(&ex).iter().enumerate() {
+                let missed = r.missed_notes.iter().any(|m| m.note_index == e) as u8;
+                t += &format!(
+                    "N {e} {} {:.4} {:.4} {} P {missed}\n",
+                    n.pitch,
+                    lead + n.start / scale,
+                    lead + n.end / scale,
+                    n.velocity
+                );
+            }
+            std::fs::write(format!("{stem}.tsv"), t).unwrap();
+        };
+        let rec = render(&ex, &sf);
+        let r = run(&rec, &ex);
+        dump("exact", &rec, &r, 1.0, 0.0);
         verbose("exact", &r);
         eprintln!(
             "HARNESS {name} exact: pitch {:.4} missed {} extra {} wrong {}",
@@ -715,7 +774,9 @@ fn harness() {
             r.extra_notes.len(),
             r.wrong_pitch_notes.len()
         );
-        let r = run(&student_render(&notes, &progs), &ex);
+        let rec = student_render(&notes, &progs);
+        let r = run(&rec, &ex);
+        dump("student", &rec, &r, 0.9, 1.5);
         verbose("student", &r);
         eprintln!(
             "HARNESS {name} student (other SoundFont, 0.9x, 1.5 s, 20 dB): pitch {:.4} rhythm {:.4} missed {} extra {} wrong {}",

@@ -12,6 +12,7 @@
 //!    ([`Scene::retry_at_predicted`]).
 //! 5. [`one_onset_one_note`], then the covered notes' own attacks give their timing.
 
+use super::pitchfit::median;
 use super::*;
 
 /// Semitone neighbours below this share of the note's activation leave it "lone" (the rules
@@ -64,6 +65,18 @@ const REATTACK_DB: f32 = 6.0;
 /// A matched peak is "at the chord" within this of the chord's time (s): [`CHORD_GAP`] plus a
 /// frame.
 const AT_CHORD: f64 = CHORD_GAP + 0.01;
+
+/// [`Scene::uncovered`]: a covered note not struck stands out by less than this (dB) in its
+/// lower note's series...
+const COVER_EXCESS_DB: f32 = 3.0;
+/// ... and by less than this over what that key shows struck alone...
+const COVER_REL_DB: f32 = 1.5;
+/// ... read at this many partials or more...
+const COVER_TRIOS: usize = 4;
+/// ... each read at this many onsets of the key alone or more...
+const COVER_ALONE: usize = 2;
+/// ... where the other such notes stand out by this much or more (median, dB).
+const COVER_SHOWN_DB: f32 = 4.0;
 
 /// One fit: candidate pitches and their activations.
 pub(super) struct Fit {
@@ -366,6 +379,11 @@ struct Judged<'c> {
     others: Vec<u8>,
 }
 
+/// A key's [`Scene::alone_trios`]: per partial, (partial number, median dB, onsets read).
+type AloneTrios = Vec<(usize, f32, usize)>;
+/// A covered note's relative octave reading: (note, lower key, step in semitones, dB).
+type CoverRead = (usize, u8, i32, f32);
+
 /// The expected notes with their matched peaks: what every rule reads.
 struct Scene<'a> {
     f: &'a Features,
@@ -378,6 +396,10 @@ struct Scene<'a> {
     eval_t: Vec<f64>,
     /// (evaluation time, note) in time order.
     sorted: Vec<(f64, usize)>,
+    /// [`Scene::alone_trios`] per (key, step).
+    alone: std::cell::RefCell<std::collections::HashMap<(u8, usize), AloneTrios>>,
+    /// Every covered note's relative octave reading ([`Scene::shown`]).
+    reads: std::cell::RefCell<Option<Vec<CoverRead>>>,
 }
 
 impl<'a> Scene<'a> {
@@ -404,6 +426,8 @@ impl<'a> Scene<'a> {
             strength,
             eval_t,
             sorted,
+            alone: Default::default(),
+            reads: Default::default(),
         }
     }
 
@@ -505,6 +529,145 @@ impl<'a> Scene<'a> {
         })
     }
 
+    /// A covered note that was not struck. Its partials, read in its lower chord note's series
+    /// ([`Scene::octave_read`]), stand out neither by themselves (under [`COVER_EXCESS_DB`])
+    /// nor against what that key shows struck alone elsewhere in the recording (under
+    /// [`COVER_REL_DB`]), while the other notes so far over a key near it stand out by
+    /// [`COVER_SHOWN_DB`] or more ([`Scene::shown`]). The reading against the key alone is the
+    /// one that counts: a SoundFont's sample may have a strong or weak partial of its own
+    /// (TimGM6mb's A2 and A3). The last asks that the reading can see such a note at all in
+    /// this recording: a high note's upper partials are weak (D#6 over D#5 in the Chopin),
+    /// and FluidR3's D#3 barely shows over D#2 (Joplin).
+    fn uncovered(&self, pf: &mut pitchfit::PitchFit, n: &Judged) -> bool {
+        let Some((lower, d)) = self.covering(n.i, n.chord) else {
+            return false;
+        };
+        let others: Vec<u8> = n.others.iter().copied().filter(|&o| o != lower).collect();
+        let Some((raw, rel)) = self.octave_read(pf, n.frame_tc, lower, d, &others) else {
+            return false;
+        };
+        raw < COVER_EXCESS_DB
+            && rel.is_some_and(|r| r < COVER_REL_DB)
+            && self
+                .shown(pf, n.i, lower, d)
+                .is_some_and(|s| s >= COVER_SHOWN_DB)
+    }
+
+    /// The nearest note of `chord` a harmonic step under note `i` (an octave before a twelfth
+    /// before two octaves): its pitch and the step in semitones.
+    fn covering(&self, i: usize, chord: &[usize]) -> Option<(u8, i32)> {
+        let me = self.notes[i].pitch as i32;
+        [12, 19, 24].into_iter().find_map(|d| {
+            chord
+                .iter()
+                .find(|&&j| me - self.notes[j].pitch as i32 == d)
+                .map(|&j| (self.notes[j].pitch, d))
+        })
+    }
+
+    /// The octave reading at `frame` of a key `d` semitones over `lower`: the median of
+    /// `lower`'s [`step_trios`](pitchfit::PitchFit::step_trios) and, where [`COVER_TRIOS`] or
+    /// more of them were read at [`COVER_ALONE`] or more onsets of `lower` alone, the median
+    /// of their differences from those. `None` when no trio was read.
+    fn octave_read(
+        &self,
+        pf: &mut pitchfit::PitchFit,
+        frame: usize,
+        lower: u8,
+        d: i32,
+        others: &[u8],
+    ) -> Option<(f32, Option<f32>)> {
+        let k = match d {
+            12 => 2,
+            19 => 3,
+            _ => 4,
+        };
+        let here = pf.step_trios(frame, lower, k, others);
+        let raw = median(here.iter().map(|x| x.1).collect())?;
+        let alone = self.alone_trios(pf, lower, k);
+        let rel: Vec<f32> = here
+            .iter()
+            .filter_map(|&(h, v)| {
+                alone
+                    .iter()
+                    .find(|a| a.0 == h && a.2 >= COVER_ALONE)
+                    .map(|a| v - a.1)
+            })
+            .collect();
+        let rel = (rel.len() >= COVER_TRIOS).then(|| median(rel)).flatten();
+        Some((raw, rel))
+    }
+
+    /// How far the other notes `d` semitones over a key within 2 semitones of `lower` stand
+    /// out in its series (median of their relative [`octave_read`](Self::octave_read)s,
+    /// written notes at their own onsets): whether the reading can see such a note at all in
+    /// this recording. `None` when there is no other such note.
+    fn shown(&self, pf: &mut pitchfit::PitchFit, i: usize, lower: u8, d: i32) -> Option<f32> {
+        if self.reads.borrow().is_none() {
+            let mut v = Vec::new();
+            for m in self.notes {
+                let t = self.eval_t[m.index];
+                let chord: Vec<usize> = notes_near(&self.sorted, t, CHORD_GAP, CHORD_GAP).collect();
+                let Some((lo, dd)) = self.covering(m.index, &chord) else {
+                    continue;
+                };
+                let others: Vec<u8> = notes_near(&self.sorted, t, RISE_BEFORE, RISE_AFTER)
+                    .map(|o| self.notes[o].pitch)
+                    .filter(|&o| o != lo && o != m.pitch)
+                    .collect();
+                let frame = self.f.frame_at(t).max(0) as usize;
+                if let Some((_, Some(rel))) = self.octave_read(pf, frame, lo, dd, &others) {
+                    v.push((m.index, lo, dd, rel));
+                }
+            }
+            *self.reads.borrow_mut() = Some(v);
+        }
+        let reads = self.reads.borrow();
+        let near: Vec<f32> = reads
+            .as_ref()
+            .unwrap()
+            .iter()
+            .filter(|r| r.0 != i && r.2 == d && r.1.abs_diff(lower) <= 2)
+            .map(|r| r.3)
+            .collect();
+        median(near)
+    }
+
+    /// Key `lower`'s [`step_trios`](pitchfit::PitchFit::step_trios) where it was struck with
+    /// no note an octave, a twelfth or two octaves above it: per partial, (partial number,
+    /// median dB, onsets read). Cached per key and step.
+    fn alone_trios(&self, pf: &mut pitchfit::PitchFit, lower: u8, k: usize) -> AloneTrios {
+        if let Some(v) = self.alone.borrow().get(&(lower, k)) {
+            return v.clone();
+        }
+        let mut per: std::collections::BTreeMap<usize, Vec<f32>> = Default::default();
+        for m in self.notes.iter().filter(|m| m.pitch == lower) {
+            let t = self.eval_t[m.index];
+            let topped = notes_near(&self.sorted, t, CHORD_GAP, CHORD_GAP)
+                .any(|o| [12, 19, 24].contains(&(self.notes[o].pitch as i32 - lower as i32)));
+            if topped {
+                continue;
+            }
+            let others: Vec<u8> = notes_near(&self.sorted, t, RISE_BEFORE, RISE_AFTER)
+                .map(|o| self.notes[o].pitch)
+                .filter(|&o| o != lower)
+                .collect();
+            let frame = self.f.frame_at(t).max(0) as usize;
+            for (h, v) in pf.step_trios(frame, lower, k, &others) {
+                per.entry(h).or_default().push(v);
+            }
+        }
+        let v: AloneTrios = per
+            .into_iter()
+            .map(|(h, vs)| {
+                let n = vs.len();
+                (h, median(vs).unwrap_or(0.0), n)
+            })
+            .collect();
+        self.alone.borrow_mut().insert((lower, k), v.clone());
+        v
+    }
+
     /// The same key struck again within the long window after `t`: the fit also holds that
     /// attack, so only the short-window flux peak at this onset speaks for this one.
     fn follow(&self, i: usize, t: f64) -> bool {
@@ -576,6 +739,9 @@ impl<'a> Scene<'a> {
         }
         let covered = self.covered(i, n.chord);
         if !(self.restrike(i) || covered) {
+            return None;
+        }
+        if covered && self.uncovered(pf, n) {
             return None;
         }
         let rise = |pf: &mut pitchfit::PitchFit| pf.rise_db(n.frame_tc, n.p, &n.others);

@@ -48,6 +48,9 @@ const ADAPT_TOTAL: usize = 20;
 const ADAPT_FLOOR: f32 = 0.02;
 /// Piano string inharmonicity assumed for the templates (small: the +-1 bin spread takes the rest).
 const INHARM: f64 = 5e-5;
+/// [`PitchFit::step_trios`] leaves out partials this near a partial up to this one of
+/// another struck note.
+const STEP_OTHERS_H: usize = 6;
 /// NNLS iterations.
 const ITER: usize = 60;
 /// The rise test ignores a harmonic whose level (either side) is below this share of the
@@ -211,6 +214,57 @@ impl<'a> PitchFit<'a> {
         f.hi.magnitude(&f.signal, at(t0), true, &mut self.scratch, &mut self.b);
         f.hi.magnitude(&f.signal, at(t), true, &mut self.scratch, &mut self.a);
         median_db(self.harmonic_change(p, others, 4))
+    }
+
+    /// How far (dB) each of `lower`'s partials `k`, `2k`, ... (up to the 6th such) stands
+    /// above the mean of its two neighbouring partials, in the short window just after the
+    /// onset frame `t`: (partial number, dB). A key `k` harmonic steps above `lower` (an
+    /// octave: `k` = 2, a twelfth: 3, two octaves: 4) has its partials on exactly those, so
+    /// struck with it they stand out; without it only the lower string's own uneven profile
+    /// shows. A trio that a partial (up to the 6th) of a pitch in `others` comes within 0.3
+    /// semitone of is left out.
+    pub fn step_trios(
+        &mut self,
+        t: usize,
+        lower: u8,
+        k: usize,
+        others: &[u8],
+    ) -> Vec<(usize, f32)> {
+        let f = self.f;
+        let hi = &f.hi;
+        let s = (t * f.hop) as isize + (GAP_AFTER * f.rate) as isize;
+        hi.magnitude(&f.signal, s, true, &mut self.scratch, &mut self.a);
+        let f0 = features::pitch_hz(lower as f64);
+        let taken = |fh: f64| {
+            others.iter().any(|&o| {
+                let fo = features::pitch_hz(o as f64);
+                (1..=STEP_OTHERS_H).any(|j| (12.0 * (fh / (fo * j as f64)).log2()).abs() < 0.3)
+            })
+        };
+        // Peak within 1.5 % (at least a bin) of the partial.
+        let level = |h: usize| -> Option<f32> {
+            let c = partial_hz(f0, h) / hi.df;
+            let w = (0.015 * c).max(1.0);
+            let lo = (c - w).floor().max(0.0) as usize;
+            let hb = (c + w).ceil() as usize;
+            (hb < hi.bins).then(|| self.a[lo..=hb].iter().cloned().fold(0.0f32, f32::max))
+        };
+        let db = |v: f32| 20.0 * (v + 1e-9).log10();
+        let mut ex = Vec::new();
+        for j in 1..=6 {
+            let h = k * j;
+            if partial_hz(f0, h + 1) > F_MAX {
+                break;
+            }
+            if [h - 1, h, h + 1].iter().any(|&g| taken(partial_hz(f0, g))) {
+                continue;
+            }
+            let (Some(lo), Some(mid), Some(up)) = (level(h - 1), level(h), level(h + 1)) else {
+                break;
+            };
+            ex.push((h, db(mid) - 0.5 * (db(lo) + db(up))));
+        }
+        ex
     }
 
     /// (harmonic number, dB) from the short-window spectrum in `b` to the one in `a` at each
@@ -628,12 +682,13 @@ fn axis_pos(hz: f64) -> f64 {
 
 /// The median of the dB values of `levels` (`None` when empty).
 fn median_db(levels: Vec<(usize, f32)>) -> Option<f32> {
-    let mut db: Vec<f32> = levels.into_iter().map(|x| x.1).collect();
-    if db.is_empty() {
-        return None;
-    }
-    db.sort_by(|a, b| a.total_cmp(b));
-    Some(db[db.len() / 2])
+    median(levels.into_iter().map(|x| x.1).collect())
+}
+
+/// The median (the upper one of an even count); `None` when empty.
+pub(super) fn median(mut v: Vec<f32>) -> Option<f32> {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied()
 }
 
 #[cfg(test)]
@@ -668,6 +723,28 @@ mod tests {
             tone(&mut sig, 22050.0, pitch, start, 0.2);
         }
         features::compute_interleaved(&sig, 1, 22050)
+    }
+
+    #[test]
+    fn step_trios_stand_out_when_the_octave_is_struck_too() {
+        // C3's partials 2, 4, 6, 8 against their neighbours (1/h amplitudes: about 0 dB), with
+        // and without C4 (whose partials land on exactly those, in phase: about +9.5 dB).
+        let read = |struck: &[(u8, f32)], others: &[u8]| -> Vec<(usize, f32)> {
+            let f = second_of(struck);
+            let mut pf = PitchFit::new(&f);
+            let t = (0.5 / f.hop_s).round() as usize;
+            pf.step_trios(t, 48, 2, others)
+                .into_iter()
+                .filter(|x| x.0 <= 8)
+                .collect()
+        };
+        let alone = read(&[(48, 0.5)], &[]);
+        let with = read(&[(48, 0.5), (60, 0.5)], &[]);
+        assert_eq!(alone.iter().map(|x| x.0).collect::<Vec<_>>(), [2, 4, 6, 8]);
+        assert!(alone.iter().all(|x| x.1.abs() < 1.5), "{alone:?}");
+        assert!(with.iter().all(|x| x.1 > 6.0), "{with:?}");
+        // A struck note whose partials fall in every trio leaves nothing to read.
+        assert!(read(&[(48, 0.5), (60, 0.5)], &[60]).is_empty());
     }
 
     #[test]
