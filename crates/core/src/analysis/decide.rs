@@ -145,7 +145,9 @@ pub(super) struct Decided {
 
 /// Decides every expected note from chord-wise harmonic-template fits (see [`pitchfit`]):
 /// played, played a semitone off, or missed. `out`: each note's onset peak of its own pitch
-/// (the timing), from [`match_notes`].
+/// (the timing), from [`match_notes`]. `extras`: notes already found played that the score
+/// does not have, (time, pitch) in time order (none the first time): the fits and the rise
+/// tests count them among the notes struck near a chord.
 pub(super) fn decide(
     f: &Features,
     pf: &mut pitchfit::PitchFit,
@@ -153,10 +155,11 @@ pub(super) fn decide(
     centers: &[f64],
     out: &[Outcome],
     strength: f32,
+    extras: &[(f64, u8)],
 ) -> Decided {
     let out = yield_to_semitone_neighbours(f, notes, centers, out);
     let own_attack = covered_own_attacks(f, notes, centers, &out);
-    let scene = Scene::new(f, notes, centers, &out, strength);
+    let scene = Scene::new(f, notes, centers, &out, strength, extras);
     let fits = scene.fit_chords(pf);
     let mut outcomes: Vec<Outcome> = (0..notes.len())
         .map(|i| scene.judge(pf, &fits, i))
@@ -392,6 +395,8 @@ struct Scene<'a> {
     /// Each note's onset peak of its own pitch (the timing).
     out: &'a [Outcome],
     strength: f32,
+    /// Notes found played that the score does not have: (time, pitch), in time order.
+    extras: &'a [(f64, u8)],
     /// Each note's evaluation time: its peak's, or its predicted time without one.
     eval_t: Vec<f64>,
     /// (evaluation time, note) in time order.
@@ -409,6 +414,7 @@ impl<'a> Scene<'a> {
         centers: &'a [f64],
         out: &'a [Outcome],
         strength: f32,
+        extras: &'a [(f64, u8)],
     ) -> Self {
         let eval_t: Vec<f64> = (0..notes.len())
             .map(|i| match out[i] {
@@ -424,11 +430,21 @@ impl<'a> Scene<'a> {
             centers,
             out,
             strength,
+            extras,
             eval_t,
             sorted,
             alone: Default::default(),
             reads: Default::default(),
         }
+    }
+
+    /// Pitches of the extra notes (see [`decide()`](fn@decide)) from `before` s before `t` to
+    /// `after` s after it.
+    fn extras_near(&self, t: f64, before: f64, after: f64) -> impl Iterator<Item = u8> + '_ {
+        self.extras
+            .iter()
+            .filter(move |x| x.0 >= t - before && x.0 <= t + after)
+            .map(|x| x.1)
     }
 
     /// Groups the notes into chords and fits each chord once.
@@ -457,7 +473,16 @@ impl<'a> Scene<'a> {
             let members: Vec<u8> = c.iter().map(|&i| notes[i].pitch).collect();
             let near: Vec<usize> =
                 notes_near(&self.sorted, t, NUISANCE_BEFORE, NUISANCE_AFTER).collect();
-            let fit = chord_fit(pf, frame, &members, near.iter().map(|&j| notes[j].pitch));
+            let fit = chord_fit(
+                pf,
+                frame,
+                &members,
+                near.iter().map(|&j| notes[j].pitch).chain(self.extras_near(
+                    t,
+                    NUISANCE_BEFORE,
+                    NUISANCE_AFTER,
+                )),
+            );
             let mut mx = 0.0f32;
             for &i in c {
                 let p = notes[i].pitch;
@@ -938,7 +963,14 @@ impl<'a> Scene<'a> {
         )
         .collect();
         let frame = f.frame_at(self.centers[i]).max(0) as usize;
-        let fit = chord_fit(pf, frame, &[p], near.iter().map(|&j| self.notes[j].pitch));
+        let fit = chord_fit(
+            pf,
+            frame,
+            &[p],
+            near.iter()
+                .map(|&j| self.notes[j].pitch)
+                .chain(self.extras_near(self.centers[i], NUISANCE_BEFORE, NUISANCE_AFTER)),
+        );
         let claimed =
             n.qs.map(|q| q != p && near.iter().any(|&j| self.notes[j].pitch == q));
         let mut a = n.qs.map(|q| fit.get(q));
@@ -988,6 +1020,10 @@ impl<'a> Scene<'a> {
             others: notes_near(&self.sorted, tc, RISE_BEFORE, RISE_AFTER)
                 .filter(|&j| j != i && self.notes[j].pitch != p)
                 .map(|j| self.notes[j].pitch)
+                .chain(
+                    self.extras_near(tc, RISE_BEFORE, RISE_AFTER)
+                        .filter(|&q| q != p),
+                )
                 .collect(),
         };
         let mut a = e.a;

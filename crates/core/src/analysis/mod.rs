@@ -416,7 +416,9 @@ pub fn analyze(
     // chord-wise template fits decide what was played.
     let peaks2 = match_notes(&f, &notes, &centers, w, 0.12);
     let mut pf = pitchfit::PitchFit::new(&f);
-    let decided = decide(&f, &mut pf, &notes, &centers, &peaks2, strength);
+    let decided = decide(&f, &mut pf, &notes, &centers, &peaks2, strength, &[]);
+    // Kept as it judged, to judge again once the extra notes are known.
+    let mut pf_fixed = pf.fork();
     // The instrument, learned from the notes the first pass is sure of, shapes the templates.
     let learned = learn_profiles(&f, &mut pf, &notes, &decided, a1);
     pf.adapt(&learned);
@@ -439,6 +441,34 @@ pub fn analyze(
     let mut pass2 = decided.outcomes.clone();
     for &(i, pitch, peak) in &scan.retimed {
         pass2[i] = Outcome::Played { pitch, peak };
+    }
+    // The extra notes found are struck notes the first decisions did not know of: their
+    // partials may have vouched for a written note near them that was not played. Judged
+    // again with them known (fixed templates, as the first time), such a note is missed.
+    if !scan.extra.is_empty() {
+        let mut extras = scan.extra.clone();
+        extras.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let again = decide(
+            &f,
+            &mut pf_fixed,
+            &notes,
+            &centers,
+            &peaks2,
+            strength,
+            &extras,
+        );
+        for (i, o) in pass2.iter_mut().enumerate() {
+            let near = extras
+                .iter()
+                .any(|x| (x.0 - centers[i]).abs() <= REDECIDE_NEAR);
+            if near
+                && matches!(o, Outcome::Played { .. })
+                && matches!(again.outcomes[i], Outcome::Missed)
+                && !scan.retimed.iter().any(|r| r.0 == i)
+            {
+                *o = Outcome::Missed;
+            }
+        }
     }
 
     // 5. Final line through the notes at their own pitch.
@@ -547,6 +577,9 @@ pub fn analyze(
         warnings,
     })
 }
+
+/// A written note judged played is judged again when an extra note lies this near (s).
+const REDECIDE_NEAR: f64 = 0.25;
 
 /// A note teaches the instrument model only when no other note was decided (or written) within
 /// this many seconds of its onset. Short (the long window is 186 ms) so that fast pieces

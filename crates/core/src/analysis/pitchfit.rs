@@ -128,6 +128,29 @@ impl<'a> PitchFit<'a> {
         }
     }
 
+    /// A copy with the same templates and caches (new energy and fits so far), for judging
+    /// again as this one would after it has [`adapt`](Self::adapt)ed: only what changes is
+    /// computed again.
+    pub fn fork(&self) -> PitchFit<'a> {
+        PitchFit {
+            f: self.f,
+            scratch: self.f.hi.scratch(),
+            a: self.a.clone(),
+            b: self.b.clone(),
+            l: self.l.clone(),
+            pool: self.pool.clone(),
+            tmpl: self.tmpl.clone(),
+            cache: self.cache.clone(),
+            loaded: self.loaded,
+            fits: self.fits.clone(),
+            recon: self.recon.clone(),
+            num: self.num.clone(),
+            floor: self.floor,
+            free: self.free.clone(),
+            learned_lo: self.learned_lo,
+        }
+    }
+
     /// Computes (or recalls) the new energy at frame `t`.
     pub fn load(&mut self, t: usize) {
         self.loaded = Some(t);
