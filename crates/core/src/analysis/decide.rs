@@ -382,8 +382,8 @@ struct Judged<'c> {
     others: Vec<u8>,
 }
 
-/// A key's [`Scene::alone_trios`]: per partial, (partial number, median dB, onsets read).
-type AloneTrios = Vec<(usize, f32, usize)>;
+/// A key's [`Scene::alone_trios`]: the readings at each onset.
+type AloneTrios = Vec<Vec<(usize, f32)>>;
 /// A covered note's relative octave reading: (note, lower key, step in semitones, dB).
 type CoverRead = (usize, u8, i32, f32);
 
@@ -610,15 +610,7 @@ impl<'a> Scene<'a> {
         let here = pf.step_trios(frame, lower, k, others);
         let raw = median(here.iter().map(|x| x.1).collect())?;
         let alone = self.alone_trios(pf, lower, k);
-        let rel: Vec<f32> = here
-            .iter()
-            .filter_map(|&(h, v)| {
-                alone
-                    .iter()
-                    .find(|a| a.0 == h && a.2 >= COVER_ALONE)
-                    .map(|a| v - a.1)
-            })
-            .collect();
+        let rel = pitchfit::beyond_usual(&here, alone.iter().map(|r| r.as_slice()), COVER_ALONE);
         let rel = (rel.len() >= COVER_TRIOS).then(|| median(rel)).flatten();
         Some((raw, rel))
     }
@@ -658,14 +650,14 @@ impl<'a> Scene<'a> {
         median(near)
     }
 
-    /// Key `lower`'s [`step_trios`](pitchfit::PitchFit::step_trios) where it was struck with
-    /// no note an octave, a twelfth or two octaves above it: per partial, (partial number,
-    /// median dB, onsets read). Cached per key and step.
+    /// Key `lower`'s [`step_trios`](pitchfit::PitchFit::step_trios) at each onset where it
+    /// was struck with no note an octave, a twelfth or two octaves above it. Cached per key
+    /// and step.
     fn alone_trios(&self, pf: &mut pitchfit::PitchFit, lower: u8, k: usize) -> AloneTrios {
         if let Some(v) = self.alone.borrow().get(&(lower, k)) {
             return v.clone();
         }
-        let mut per: std::collections::BTreeMap<usize, Vec<f32>> = Default::default();
+        let mut v = Vec::new();
         for m in self.notes.iter().filter(|m| m.pitch == lower) {
             let t = self.eval_t[m.index];
             let topped = notes_near(&self.sorted, t, CHORD_GAP, CHORD_GAP)
@@ -678,17 +670,8 @@ impl<'a> Scene<'a> {
                 .filter(|&o| o != lower)
                 .collect();
             let frame = self.f.frame_at(t).max(0) as usize;
-            for (h, v) in pf.step_trios(frame, lower, k, &others) {
-                per.entry(h).or_default().push(v);
-            }
+            v.push(pf.step_trios(frame, lower, k, &others));
         }
-        let v: AloneTrios = per
-            .into_iter()
-            .map(|(h, vs)| {
-                let n = vs.len();
-                (h, median(vs).unwrap_or(0.0), n)
-            })
-            .collect();
         self.alone.borrow_mut().insert((lower, k), v.clone());
         v
     }

@@ -70,6 +70,15 @@ const RATIO_SPAN: u8 = 4;
 const RATIO_EXCESS: f32 = 5.0;
 const RATIO_FLOOR: f32 = 0.3;
 const BALANCE_MIN: f32 = 1.0;
+/// [`PartialRatios::trio_excess`]: a key struck over a lower one shows the shared partials
+/// this many dB above their neighbours...
+const STRUCK_RAW_DB: f32 = 3.0;
+/// ... and this many above their usual...
+const STRUCK_REL_DB: f32 = 6.0;
+/// ... over this many partials or more...
+const STRUCK_TRIOS: usize = 4;
+/// ... each read at this many strikes or more.
+const STRUCK_ALONE: usize = 2;
 
 /// What [`find_extra_nnls`] found.
 #[derive(Default)]
@@ -263,7 +272,17 @@ fn fit_onset(
 /// with the frame. Why: how bright a string (or sample) is differs from key to key and is
 /// what the templates get wrong; the same key struck again shows about the same balance,
 /// while a key struck a harmonic step above it shows many times more.
-struct PartialRatios(HashMap<(u8, i32), Vec<(usize, f32)>>);
+struct PartialRatios {
+    balance: HashMap<(u8, i32), Vec<(usize, f32)>>,
+    /// Per key, its clear strikes: (frame, the pitches sounding there).
+    strikes: HashMap<u8, Vec<(usize, Vec<u8>)>>,
+    /// Per (key, step), [`PitchFit::step_trios`](pitchfit::PitchFit::step_trios) at each of
+    /// its strikes with nothing sounding that step above: (frame, readings).
+    trios: std::cell::RefCell<HashMap<(u8, i32), StrikeReads>>,
+}
+
+/// [`PitchFit::step_trios`](pitchfit::PitchFit::step_trios) per strike: (frame, readings).
+type StrikeReads = Vec<(usize, Vec<(usize, f32)>)>;
 
 impl PartialRatios {
     /// Fits each of `frames` and measures the balances of the keys struck there.
@@ -276,6 +295,7 @@ impl PartialRatios {
         thr: f32,
     ) -> Self {
         let mut map: HashMap<(u8, i32), Vec<(usize, f32)>> = HashMap::new();
+        let mut strikes: HashMap<u8, Vec<(usize, Vec<u8>)>> = HashMap::new();
         let (mut cands, mut act) = (Vec::new(), Vec::new());
         for &fr in frames {
             let t = fr as f64 * f.hop_s;
@@ -290,6 +310,7 @@ impl PartialRatios {
                     continue;
                 }
                 let others: Vec<u8> = near.iter().copied().filter(|&p| p != e).collect();
+                strikes.entry(e).or_default().push((fr, near.clone()));
                 for (k, &d) in HARMONIC_STEPS.iter().enumerate().skip(1) {
                     let x = e as i32 + d;
                     if x > 127 || near.contains(&(x as u8)) {
@@ -301,7 +322,57 @@ impl PartialRatios {
                 }
             }
         }
-        PartialRatios(map)
+        PartialRatios {
+            balance: map,
+            strikes,
+            trios: Default::default(),
+        }
+    }
+
+    /// How far (dB) the partials of `e` that a key `d` semitones up (an octave, a twelfth or
+    /// two octaves) would share stand out at frame `fr` beyond their usual (the median at the
+    /// strikes of `e` away from `fr` with nothing sounding there), over the partials read
+    /// [`STRUCK_TRIOS`] times or more both here and usually: (median of the readings here,
+    /// median of the differences). `None` with fewer such partials.
+    fn trio_excess(
+        &self,
+        pf: &mut pitchfit::PitchFit,
+        e: u8,
+        d: i32,
+        fr: usize,
+        others: &[u8],
+    ) -> Option<(f32, f32)> {
+        let k = match d {
+            12 => 2,
+            19 => 3,
+            24 => 4,
+            _ => return None,
+        };
+        let here = pf.step_trios(fr, e, k, others);
+        let raw = pitchfit::median(here.iter().map(|x| x.1).collect())?;
+        let x = e as i32 + d;
+        let mut cache = self.trios.borrow_mut();
+        let usual = cache.entry((e, d)).or_insert_with(|| {
+            self.strikes
+                .get(&e)
+                .into_iter()
+                .flatten()
+                .filter(|(_, near)| !near.iter().any(|&p| p as i32 == x))
+                .map(|(g, near)| {
+                    let o: Vec<u8> = near.iter().copied().filter(|&p| p != e).collect();
+                    (*g, pf.step_trios(*g, e, k, &o))
+                })
+                .collect()
+        });
+        let away = usual
+            .iter()
+            .filter(|(g, _)| g.abs_diff(fr) > 5)
+            .map(|(_, r)| r.as_slice());
+        let rel = pitchfit::beyond_usual(&here, away, STRUCK_ALONE);
+        if rel.len() < STRUCK_TRIOS {
+            return None;
+        }
+        Some((raw, pitchfit::median(rel)?))
     }
 
     /// The usual balance of key `e` for a key `d` semitones up: the median over its strikes
@@ -310,7 +381,7 @@ impl PartialRatios {
     /// there are twice as many.
     fn typical(&self, e: u8, d: i32, fr: usize) -> Option<f32> {
         let of = |e: u8| {
-            self.0
+            self.balance
                 .get(&(e, d))
                 .into_iter()
                 .flatten()
@@ -407,8 +478,12 @@ impl Onset<'_> {
     /// (activation `ae`) was struck: the partials of `e` that the upper key shares stand out
     /// [`RATIO_EXCESS`] times more than at the other strikes of `e` (or of the keys around
     /// it), and at least as strong as its own. Where `e` hardly shows itself (its own
-    /// partials weak, so the balance is noisier), [`WEAK_EXCESS`] times that.
-    fn struck_over(&self, pf: &pitchfit::PitchFit, e: u8, d: i32, ae: f32) -> bool {
+    /// partials weak, so the balance is noisier), [`WEAK_EXCESS`] times that. Or, an octave,
+    /// a twelfth or two octaves up, the shared partials read one by one against their
+    /// neighbours stand out [`STRUCK_RAW_DB`] and [`STRUCK_REL_DB`] beyond their usual
+    /// ([`PartialRatios::trio_excess`]; dev seeds: extras 421 -> 425, held-out 416 -> 419, no
+    /// new false report).
+    fn struck_over(&self, pf: &mut pitchfit::PitchFit, e: u8, d: i32, ae: f32) -> bool {
         let Some(k) = HARMONIC_STEPS
             .iter()
             .position(|&s| s == d)
@@ -422,6 +497,15 @@ impl Onset<'_> {
             RATIO_EXCESS
         };
         let others: Vec<u8> = self.near.iter().copied().filter(|&p| p != e).collect();
+        // Partial by partial against its neighbours (the balance below takes the largest
+        // partial of each side, which the lower key's own strongest partial decides).
+        if self
+            .ratios
+            .trio_excess(pf, e, d, self.fr, &others)
+            .is_some_and(|(raw, rel)| raw >= STRUCK_RAW_DB && rel >= STRUCK_REL_DB)
+        {
+            return true;
+        }
         let (Some(here), Some(usual)) = (
             pf.partial_balance(e, k + 1, &others),
             self.ratios.typical(e, d, self.fr),

@@ -88,6 +88,9 @@ pub struct PitchFit<'a> {
     free: Vec<bool>,
     /// Lowest pitch whose template was learned from notes near it (see [`adapt`](Self::adapt)).
     learned_lo: Option<u8>,
+    /// Short-window spectrum just after the onset frame `short_at` ([`step_trios`](Self::step_trios)).
+    short: Vec<f32>,
+    short_at: Option<usize>,
 }
 
 impl<'a> PitchFit<'a> {
@@ -125,6 +128,8 @@ impl<'a> PitchFit<'a> {
             floor: 0.0,
             free: vec![true; n_ax],
             learned_lo: None,
+            short: vec![0.0; hi.bins],
+            short_at: None,
         }
     }
 
@@ -148,6 +153,8 @@ impl<'a> PitchFit<'a> {
             floor: self.floor,
             free: self.free.clone(),
             learned_lo: self.learned_lo,
+            short: self.short.clone(),
+            short_at: self.short_at,
         }
     }
 
@@ -255,8 +262,11 @@ impl<'a> PitchFit<'a> {
     ) -> Vec<(usize, f32)> {
         let f = self.f;
         let hi = &f.hi;
-        let s = (t * f.hop) as isize + (GAP_AFTER * f.rate) as isize;
-        hi.magnitude(&f.signal, s, true, &mut self.scratch, &mut self.a);
+        if self.short_at != Some(t) {
+            let s = (t * f.hop) as isize + (GAP_AFTER * f.rate) as isize;
+            hi.magnitude(&f.signal, s, true, &mut self.scratch, &mut self.short);
+            self.short_at = Some(t);
+        }
         let f0 = features::pitch_hz(lower as f64);
         let taken = |fh: f64| {
             others.iter().any(|&o| {
@@ -270,7 +280,7 @@ impl<'a> PitchFit<'a> {
             let w = (0.015 * c).max(1.0);
             let lo = (c - w).floor().max(0.0) as usize;
             let hb = (c + w).ceil() as usize;
-            (hb < hi.bins).then(|| self.a[lo..=hb].iter().cloned().fold(0.0f32, f32::max))
+            (hb < hi.bins).then(|| self.short[lo..=hb].iter().cloned().fold(0.0f32, f32::max))
         };
         let db = |v: f32| 20.0 * (v + 1e-9).log10();
         let mut ex = Vec::new();
@@ -701,6 +711,25 @@ fn template(p: u8, n_ax: usize, w: impl Fn(usize) -> f32) -> Vec<(u16, f32)> {
 /// Position of frequency `hz` on the log-frequency axis (fractional axis bin).
 fn axis_pos(hz: f64) -> f64 {
     (12.0 * (hz.max(1.0) / 440.0).log2() + 69.0 - AX_LO) * BPS
+}
+
+/// Each reading of `here` ((partial number, dB) from [`PitchFit::step_trios`]) less the
+/// median of the same partial's readings in `usual` (one list per onset), for the partials
+/// that `min_seen` or more of those onsets read.
+pub fn beyond_usual<'u>(
+    here: &[(usize, f32)],
+    usual: impl Iterator<Item = &'u [(usize, f32)]> + Clone,
+    min_seen: usize,
+) -> Vec<f32> {
+    here.iter()
+        .filter_map(|&(h, v)| {
+            let seen: Vec<f32> = usual
+                .clone()
+                .flat_map(|r| r.iter().filter(|y| y.0 == h).map(|y| y.1))
+                .collect();
+            (seen.len() >= min_seen).then(|| v - median(seen).unwrap_or(0.0))
+        })
+        .collect()
 }
 
 /// The median of the dB values of `levels` (`None` when empty).
