@@ -552,7 +552,10 @@ fn error_counts(name: &str, secs: f64, seed: u64, verbose: bool) -> Counts {
                 t += &format!("R {} {:.4}\n", x.pitch, x.played_time);
             }
             for w in &r.wrong_pitch_notes {
-                t += &format!("W {} {} {:.4}\n", w.note_index, w.played_pitch, w.played_time);
+                t += &format!(
+                    "W {} {} {:.4}\n",
+                    w.note_index, w.played_pitch, w.played_time
+                );
             }
             std::fs::write(format!("{stem}.tsv"), t).unwrap();
         }
