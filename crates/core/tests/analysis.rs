@@ -455,8 +455,8 @@ fn injected_errors_are_found_at_the_right_notes() {
 }
 
 /// Injected errors on three pieces the first rules were not developed on (low bass, chords over
-/// held octaves). The 0.95 is not reached here yet for dropped and extra notes (on these
-/// seeds: [0.991, 0.982, 0.946, 0.865], false [5, 4, 9, 13] of [228, 228, 111, 111]; session 7:
+/// held octaves). The 0.95 is not reached here yet for extra notes (on these seeds:
+/// [0.991, 0.987, 0.955, 0.883], false [5, 1, 9, 13] of [228, 228, 111, 111]; session 7:
 /// [0.987, 0.982, 0.910, 0.865], false [5, 6, 9, 13]); these floors sit just under what is
 /// reached so that a rule change which loses ground on them fails.
 /// (Until session 7 extra notes were struck at velocity 90 whatever the piece's dynamics, and a
@@ -470,7 +470,7 @@ fn injected_errors_on_other_pieces_hold_their_floor() {
             ("08_piano_schumann_happy_farmer.mid", 40.0),
         ],
         &SEEDS[..3],
-        [0.95, 0.95, 0.93, 0.85],
+        [0.95, 0.95, 0.94, 0.87],
         [0.04, 0.04, 0.1, 0.15],
     );
 }
