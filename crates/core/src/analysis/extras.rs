@@ -91,7 +91,8 @@ pub(super) struct ExtraScan {
 }
 
 impl ExtraScan {
-    fn is_retimed(&self, i: usize) -> bool {
+    /// Whether note `i` was found played elsewhere than decided.
+    pub(super) fn is_retimed(&self, i: usize) -> bool {
         self.retimed.iter().any(|r| r.0 == i)
     }
 }

@@ -21,7 +21,9 @@
 //!    sharing the windows. A note is played when its activation is a fair share of its chord's and
 //!    of the typical note's; a neighbour twice as strong is a wrong pitch; otherwise missed.
 //!    Restruck keys use their short-flux peak; a note whose harmonics all belong to a lower chord
-//!    note (octave, twelfth) cannot be checked and counts as played; both rules need the note's own
+//!    note (octave, twelfth) counts as played unless the lower key's shared partials, read one by
+//!    one against their neighbours, stand out no more than where that key is struck alone
+//!    (`Scene::uncovered`, where such pairs do stand out in this recording); both rules need the note's own
 //!    harmonics (those no note struck there shares) to rise at the onset (`PitchFit::rise_db`; over
 //!    a held lower octave, whose beating masks the median, one of its two lowest harmonics rising 6
 //!    dB will do); a key held right up to the onset whose own harmonics fall 6 dB there was not
@@ -31,8 +33,10 @@
 //!    twice the fitted activation, with its own harmonics rising 6 dB, is the key struck. One onset
 //!    serves one note: a note whose peak is another note's onset (borrowed) needs a strong attack
 //!    of its own pitch there (its own harmonics not falling 6 dB), a retry at the predicted time
-//!    needs its own flux peak, a wrong pitch needs its own onset, and two notes played at one pitch
-//!    and time keep the better-placed one. A peak over 0.12 s off a note's predicted time, at a
+//!    needs its own flux peak, a wrong pitch needs its own onset (a neighbour whose attack lies
+//!    later in the window is the next note's), a note played at a peak over 0.15 s off its time
+//!    is judged at its time too, and two notes played at one pitch and time keep the
+//!    better-placed one. A peak over 0.12 s off a note's predicted time, at a
 //!    semitone neighbour's predicted time where the neighbour's own pitch is weaker, is that
 //!    neighbour struck a semitone off: the note looks for its onset near its own predicted time
 //!    instead. A peak off the predicted time on the fresh onset of a lower note written elsewhere,
@@ -66,6 +70,9 @@
 //!    partials). The sounding key (or its octave, twelfth) with the strongest short-window flux
 //!    there is the extra note; the same key within 150 ms of its decided onset, or a note
 //!    judged missed written within 150 ms, was itself played there (late or early).
+//!    Then the notes judged played within 0.25 s of an extra note found are judged again with
+//!    the extra notes among the struck ones (an extra note's partials may have vouched for a
+//!    dropped note next to it).
 //! 5. Final robust fit of played against expected times = global tempo ratio and offset; the
 //!    timing deviation of each note is measured from that line, so `rhythm_accuracy` is
 //!    about timing *after removing the global tempo ratio and offset*.
@@ -464,7 +471,7 @@ pub fn analyze(
             if near
                 && matches!(o, Outcome::Played { .. })
                 && matches!(again.outcomes[i], Outcome::Missed)
-                && !scan.retimed.iter().any(|r| r.0 == i)
+                && !scan.is_retimed(i)
             {
                 *o = Outcome::Missed;
             }
