@@ -391,8 +391,8 @@ struct Judged<'c> {
     others: Vec<u8>,
 }
 
-/// A key's [`Scene::alone_trios`]: the readings at each onset.
-type AloneTrios = Vec<Vec<(usize, f32)>>;
+/// A key's [`Scene::alone_trios`]: the readings at each onset (shared, read many times).
+type AloneTrios = std::rc::Rc<Vec<Vec<(usize, f32)>>>;
 /// A covered note's relative octave reading: (note, lower key, step in semitones, dB).
 type CoverRead = (usize, u8, i32, f32);
 
@@ -681,6 +681,7 @@ impl<'a> Scene<'a> {
             let frame = self.f.frame_at(t).max(0) as usize;
             v.push(pf.step_trios(frame, lower, k, &others));
         }
+        let v = AloneTrios::new(v);
         self.alone.borrow_mut().insert((lower, k), v.clone());
         v
     }

@@ -801,12 +801,7 @@ mod tests {
 
     #[test]
     fn partial_balance_stands_out_when_the_octave_is_struck_too() {
-        let balance = |with_octave: bool| {
-            let struck: &[(u8, f32)] = if with_octave {
-                &[(48, 0.5), (60, 0.5)]
-            } else {
-                &[(48, 0.5)]
-            };
+        let balance = |struck: &[(u8, f32)]| {
             let f = second_of(struck);
             let mut pf = PitchFit::new(&f);
             pf.load((0.5 / f.hop_s).round() as usize);
@@ -816,8 +811,8 @@ mod tests {
                 pf.partial_balance(48, 3, &[]).unwrap(),
             )
         };
-        let (alone_8va, alone_12th) = balance(false);
-        let (with_8va, with_12th) = balance(true);
+        let (alone_8va, alone_12th) = balance(&[(48, 0.5)]);
+        let (with_8va, with_12th) = balance(&[(48, 0.5), (60, 0.5)]);
         // Alone: the fundamental outweighs the 2nd harmonic (1/2 in amplitude, ~0.7 after the
         // square root).
         assert!(alone_8va < 0.8, "{alone_8va}");
@@ -842,25 +837,20 @@ mod tests {
 
     #[test]
     fn reattack_tells_a_key_struck_again_from_one_left_ringing() {
-        let reattack = |again: bool, others: &[u8]| {
-            let struck: &[(u8, f32)] = if again {
-                &[(64, 0.3), (64, 0.8)]
-            } else {
-                &[(64, 0.3)]
-            };
+        let reattack = |struck: &[(u8, f32)], others: &[u8]| {
             let f = second_of(struck);
             let mut pf = PitchFit::new(&f);
             let fr = |t: f64| (t / f.hop_s).round() as usize;
             pf.reattack_db(fr(0.3), fr(0.8), 64, others)
         };
         // Struck again: at least back at the first attack's level.
-        let again = reattack(true, &[]).unwrap();
+        let again = reattack(&[(64, 0.3), (64, 0.8)], &[]).unwrap();
         assert!(again > -1.0, "{again}");
         // Left ringing: 0.5 s of a -3/s decay, -13 dB.
-        let left = reattack(false, &[]).unwrap();
+        let left = reattack(&[(64, 0.3)], &[]).unwrap();
         assert!((-15.0..-11.0).contains(&left), "{left}");
         // An octave below struck too shares every harmonic: nothing to tell.
-        assert!(reattack(false, &[52]).is_none());
+        assert!(reattack(&[(64, 0.3)], &[52]).is_none());
     }
 
     #[test]
