@@ -49,6 +49,12 @@ const ORPHAN_CLEAR: f64 = 0.05;
 const ORPHAN_FLUX: f32 = 0.1;
 /// An orphan onset this soon (s) after a sounding note's decided onset is that note's own.
 const RETIME_GAP: f64 = 0.15;
+/// Orphan onsets: a sounding key whose own partials depart this far from their course
+/// ([`PitchFit::continuity`](pitchfit::PitchFit::continuity)) was struck again (played
+/// restrikes on the dev seeds: 0.58 and up; keys left ringing: mostly under 0.45). Notes
+/// struck this long (s) before share the windows read.
+const RESTRUCK_DEV: f32 = 0.5;
+const RESTRUCK_BEFORE: f64 = 0.12;
 /// An extra note needs a free low harmonic with this share of its strongest new energy.
 const OWN_LOW_SHARE: f32 = 0.3;
 /// A known note within this many seconds of an onset was struck there.
@@ -219,7 +225,7 @@ pub(super) fn find_extra_nnls(
         }
     }
     orphan_onsets(
-        f, notes, centers, decided, strength, &range, &queue, &known, &mut scan,
+        f, pf, notes, centers, decided, strength, &range, &queue, &known, &mut scan,
     );
     scan.extra.sort_by(|a, b| a.0.total_cmp(&b.0));
     scan
@@ -722,6 +728,7 @@ fn note_played_off(
 #[allow(clippy::too_many_arguments)]
 fn orphan_onsets(
     f: &Features,
+    pf: &mut pitchfit::PitchFit,
     notes: &[ExpectedNote],
     centers: &[f64],
     decided: &Decided,
@@ -769,7 +776,7 @@ fn orphan_onsets(
         let c = fr as isize;
         // Candidates: each sounding note's key, and the keys an octave, a twelfth and two
         // octaves up (all their partials are the sounding note's).
-        let best = notes
+        let family: Vec<(usize, u8, bool, f64, Peak)> = notes
             .iter()
             .enumerate()
             .filter_map(|(i, n)| match decided.outcomes[i] {
@@ -793,22 +800,63 @@ fn orphan_onsets(
                 let pk = peaks(f, q, c - 2, c + 2).max_by(|a, b| a.value.total_cmp(&b.value))?;
                 Some((i, q, same, onset, pk))
             })
+            .collect();
+        let best = family
+            .iter()
+            .copied()
             .max_by(|a, b| a.4.value.total_cmp(&b.4.value));
-        let Some((i, pitch, same, onset, pk)) = best else {
+        let Some((i, mut pitch, same, onset, mut pk)) = best else {
             continue;
         };
         if pk.value < ORPHAN_FLUX * strength {
             continue;
         }
-        if same && pk.time - onset < RETIME_GAP {
+        // A key a harmonic step above the sounding one shows the most flux, but the sounding
+        // key's own partials (those the upper key lacks) start again at a new phase: the
+        // sounding key was struck again, and the upper one only shares its partials (its flux
+        // there can match the lower key's: march, a D4 struck again read as D5).
+        let restruck = |pf: &mut pitchfit::PitchFit| {
+            let base = notes_pitch(decided, notes, i);
+            let mut others: Vec<u8> = known
+                .iter()
+                .filter(|&&(u, q)| q != base && u >= t - RESTRUCK_BEFORE && u <= t + STRUCK_HERE)
+                .map(|&(_, q)| q)
+                .collect();
+            others.push(pitch);
+            pf.continuity(pk.time, base, &others)
+                .is_some_and(|d| d >= RESTRUCK_DEV)
+        };
+        let lower = family.iter().find(|m| m.0 == i && m.2).copied();
+        if !same
+            && let Some(lower) = lower
+            && restruck(pf)
+        {
+            // Struck again over its own ringing: an extra strike, not the note's late onset
+            // (if its own flux peak is clear too).
+            if lower.4.value < ORPHAN_FLUX * strength {
+                continue;
+            }
+            pitch = lower.1;
+            pk = lower.4;
+        } else if same && pk.time - onset < RETIME_GAP {
             scan.retimed.push((i, pitch, pk));
-        } else if !scan
+            continue;
+        }
+        if !scan
             .extra
             .iter()
             .any(|&(tt, pp)| pp == pitch && (tt - pk.time).abs() < 0.1)
         {
             scan.extra.push((pk.time, pitch));
         }
+    }
+}
+
+/// The pitch note `i` was judged played at (its written pitch if judged missed).
+fn notes_pitch(decided: &Decided, notes: &[ExpectedNote], i: usize) -> u8 {
+    match decided.outcomes[i] {
+        Outcome::Played { pitch, .. } => pitch,
+        Outcome::Missed => notes[i].pitch,
     }
 }
 
