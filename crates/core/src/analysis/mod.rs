@@ -478,6 +478,11 @@ pub fn analyze(
         }
     }
 
+    // A repeated note left out: its key rings on from the note before, on course.
+    decide::rings_on(&pf_fixed, &notes, &centers, &mut pass2, &scan.extra, |i| {
+        scan.is_retimed(i)
+    });
+
     // 5. Final line through the notes at their own pitch.
     let pts: Vec<(f64, f64)> = notes
         .iter()
