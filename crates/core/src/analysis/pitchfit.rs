@@ -283,15 +283,20 @@ impl<'a> PitchFit<'a> {
                 continue;
             }
             let w = 2.0 * std::f64::consts::PI * fh / f.rate;
+            // Phasors stepped sample by sample (no trigonometry in the loop); the phase runs
+            // from the absolute sample index, so the three windows share a clock.
+            let (sw, cw) = w.sin_cos();
+            let (sh, ch) = (2.0 * std::f64::consts::PI / n as f64).sin_cos();
             let z = starts.map(|st| {
                 let (mut re, mut im) = (0.0f64, 0.0f64);
-                for k in 0..n {
-                    let win = 0.5 - 0.5 * (2.0 * std::f64::consts::PI * k as f64 / n as f64).cos();
-                    let x = f.signal[(st + k) as usize] as f64 * win;
-                    // Phase from the absolute sample index, so the three windows share a clock.
-                    let ph = w * (st + k) as f64;
-                    re += x * ph.cos();
-                    im -= x * ph.sin();
+                let (mut pi, mut pr) = (w * st as f64).sin_cos();
+                let (mut hs, mut hc) = (0.0f64, 1.0f64);
+                for &v in &f.signal[st as usize..(st + n) as usize] {
+                    let x = v as f64 * (0.5 - 0.5 * hc);
+                    re += x * pr;
+                    im -= x * pi;
+                    (pr, pi) = (pr * cw - pi * sw, pi * cw + pr * sw);
+                    (hc, hs) = (hc * ch - hs * sh, hs * ch + hc * sh);
                 }
                 (re, im)
             });
