@@ -69,10 +69,18 @@
 //!    below, still sounds (the fits cannot see it: the window before holds the same
 //!    partials). The sounding key (or its octave, twelfth) with the strongest short-window flux
 //!    there is the extra note; the same key within 150 ms of its decided onset, or a note
-//!    judged missed written within 150 ms, was itself played there (late or early).
+//!    judged missed written within 150 ms, was itself played there (late or early). Where the
+//!    strongest is a key a harmonic step above the sounding one, but the sounding key's own
+//!    partials start again at a new phase (`PitchFit::continuity`), the sounding key was
+//!    struck again: an extra strike of it.
 //!    Then the notes judged played within 0.25 s of an extra note found are judged again with
 //!    the extra notes among the struck ones (an extra note's partials may have vouched for a
 //!    dropped note next to it).
+//!    Last, a note on a key still sounding from the note before it (held, or released within
+//!    0.1 s) whose free partials run on through its onset with the phase and level the
+//!    windows before predict (`PitchFit::continuity` under 0.4) was not struck again: missed
+//!    (a repeated chord note left out rings on a few dB under its last attack, which level
+//!    tests cannot tell from a softer strike; its phase can).
 //! 5. Final robust fit of played against expected times = global tempo ratio and offset; the
 //!    timing deviation of each note is measured from that line, so `rhythm_accuracy` is
 //!    about timing *after removing the global tempo ratio and offset*.
