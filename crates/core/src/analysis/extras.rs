@@ -816,7 +816,7 @@ fn orphan_onsets(
         // sounding key was struck again, and the upper one only shares its partials (its flux
         // there can match the lower key's: march, a D4 struck again read as D5).
         let restruck = |pf: &mut pitchfit::PitchFit| {
-            let base = notes_pitch(decided, notes, i);
+            let base = judged_pitch(decided, notes, i);
             let mut others: Vec<u8> = known
                 .iter()
                 .filter(|&&(u, q)| q != base && u >= t - RESTRUCK_BEFORE && u <= t + STRUCK_HERE)
@@ -853,7 +853,7 @@ fn orphan_onsets(
 }
 
 /// The pitch note `i` was judged played at (its written pitch if judged missed).
-fn notes_pitch(decided: &Decided, notes: &[ExpectedNote], i: usize) -> u8 {
+fn judged_pitch(decided: &Decided, notes: &[ExpectedNote], i: usize) -> u8 {
     match decided.outcomes[i] {
         Outcome::Played { pitch, .. } => pitch,
         Outcome::Missed => notes[i].pitch,
