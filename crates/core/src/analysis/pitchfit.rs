@@ -272,16 +272,8 @@ impl<'a> PitchFit<'a> {
         if starts[0] < 0 || starts[2] + n > f.signal.len() as isize {
             return None;
         }
-        let f0 = features::pitch_hz(p as f64);
         let mut devs = Vec::with_capacity(CONT_PARTIALS);
-        for h in 1..=CONT_PARTIALS {
-            let fh = partial_hz(f0, h);
-            if fh > CONT_F_MAX {
-                break;
-            }
-            if self.shared_with(p, fh, others) {
-                continue;
-            }
+        for (_, fh) in self.free_partials(p, others, CONT_PARTIALS, CONT_F_MAX) {
             let w = 2.0 * std::f64::consts::PI * fh / f.rate;
             // Phasors stepped sample by sample (no trigonometry in the loop); the phase runs
             // from the absolute sample index, so the three windows share a clock.
@@ -378,16 +370,8 @@ impl<'a> PitchFit<'a> {
     /// harmonic 1..=`max_h` of `p` (peak within +-2 bins) that no pitch of `others` shares.
     fn harmonic_change(&self, p: u8, others: &[u8], max_h: usize) -> Vec<(usize, f32)> {
         let hi = &self.f.hi;
-        let f0 = features::pitch_hz(p as f64);
         let mut levels: Vec<(usize, f32, f32)> = Vec::with_capacity(max_h);
-        for h in 1..=max_h {
-            let fh = partial_hz(f0, h);
-            if fh > F_MAX {
-                break;
-            }
-            if self.shared_with(p, fh, others) {
-                continue;
-            }
+        for (h, fh) in self.free_partials(p, others, max_h, F_MAX) {
             let c = (fh / hi.df).round() as usize;
             let lo = c.saturating_sub(2);
             let hb = (c + 2).min(hi.bins - 1);
@@ -406,6 +390,22 @@ impl<'a> PitchFit<'a> {
             .filter(|l| l.1.max(l.2) >= RISE_FLOOR * loud)
             .map(|&(h, pa, pb)| (h, 20.0 * ((pa + 1e-9) / (pb + 1e-9)).log10()))
             .collect()
+    }
+
+    /// (harmonic number, Hz) of `p`'s partials 1..=`max_h` up to `f_max` that no pitch of
+    /// `others` shares ([`shared_with`](Self::shared_with)).
+    fn free_partials<'s>(
+        &'s self,
+        p: u8,
+        others: &'s [u8],
+        max_h: usize,
+        f_max: f64,
+    ) -> impl Iterator<Item = (usize, f64)> + 's {
+        let f0 = features::pitch_hz(p as f64);
+        (1..=max_h)
+            .map(move |h| (h, partial_hz(f0, h)))
+            .take_while(move |&(_, fh)| fh <= f_max)
+            .filter(move |&(_, fh)| !self.shared_with(p, fh, others))
     }
 
     /// Whether harmonic frequency `fh` of `p` is shared with a pitch of `others`: one of their
