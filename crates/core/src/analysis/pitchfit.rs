@@ -272,13 +272,14 @@ impl<'a> PitchFit<'a> {
         if starts[0] < 0 || starts[2] + n > f.signal.len() as isize {
             return None;
         }
+        // The Hann window's step, the same for every partial.
+        let (sh, ch) = (2.0 * std::f64::consts::PI / n as f64).sin_cos();
         let mut devs = Vec::with_capacity(CONT_PARTIALS);
         for (_, fh) in self.free_partials(p, others, CONT_PARTIALS, CONT_F_MAX) {
             let w = 2.0 * std::f64::consts::PI * fh / f.rate;
             // Phasors stepped sample by sample (no trigonometry in the loop); the phase runs
             // from the absolute sample index, so the three windows share a clock.
             let (sw, cw) = w.sin_cos();
-            let (sh, ch) = (2.0 * std::f64::consts::PI / n as f64).sin_cos();
             let z = starts.map(|st| {
                 let (mut re, mut im) = (0.0f64, 0.0f64);
                 let (mut pi, mut pr) = (w * st as f64).sin_cos();
