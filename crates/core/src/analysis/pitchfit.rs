@@ -501,13 +501,19 @@ impl<'a> PitchFit<'a> {
     /// floor projected on the template, over what activation `ax` puts there. A pitch whose
     /// activation comes from other notes' partials (a subharmonic, a low note's unresolved
     /// neighbour) has little there. `None` when `p` has almost no bins of its own.
-    pub fn own_share(&mut self, p: u8, others: &[u8], ax: f32) -> Option<f32> {
+    ///
+    /// Every harmonic of `others` up to 5 kHz counts (a bright piano's high partials of a
+    /// low note struck here are real new energy); of `faint` (notes with little new energy
+    /// here) only the first [`MAX_H`], as in [`near_partial`](Self::near_partial): a low
+    /// note's dense upper series would otherwise leave a high note no bin of its own.
+    pub fn own_share(&mut self, p: u8, others: &[u8], faint: &[u8], ax: f32) -> Option<f32> {
         let hi = &self.f.hi;
         let n_ax = self.l.len();
         self.free.iter_mut().for_each(|x| *x = true);
-        for &o in others {
+        let all = others.iter().map(|&o| (o, usize::MAX));
+        for (o, max_h) in all.chain(faint.iter().map(|&o| (o, MAX_H))) {
             let fo = features::pitch_hz(o as f64);
-            for h in 1.. {
+            for h in 1..=max_h {
                 let fh = partial_hz(fo, h);
                 if fh > F_MAX * 1.05 {
                     break;
