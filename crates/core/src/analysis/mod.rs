@@ -27,8 +27,9 @@
 //!    both rules need the note's own harmonics (those no note struck there shares) to rise at
 //!    the onset (`PitchFit::rise_db`; over a held lower octave, whose beating masks the median,
 //!    one of its two lowest harmonics rising 6 dB will do); a key held right up to the onset
-//!    whose own harmonics fall 6 dB there was not struck again. A note at half its threshold or more whose own harmonics rise 6 dB counts as
-//!    played; both need no semitone neighbour at half its activation. A rule raising a note's
+//!    whose own harmonics fall 6 dB there was not struck again. A note at half its threshold or
+//!    more whose own harmonics rise 6 dB counts as played; both need no semitone neighbour at
+//!    half its activation. A rule raising a note's
 //!    activation does not shield it from a neighbour the fit does see: one 1.5 times the raised and
 //!    twice the fitted activation, with its own harmonics rising 6 dB, is the key struck. One onset
 //!    serves one note: a note whose peak is another note's onset (borrowed) needs a strong attack
