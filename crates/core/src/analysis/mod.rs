@@ -29,9 +29,9 @@
 //!    one of its two lowest harmonics rising 6 dB will do); a key held right up to the onset
 //!    whose own harmonics fall 6 dB there was not struck again. A note at half its threshold or
 //!    more whose own harmonics rise 6 dB counts as played; both need no semitone neighbour at
-//!    half its activation. A rule raising a note's
-//!    activation does not shield it from a neighbour the fit does see: one 1.5 times the raised and
-//!    twice the fitted activation, with its own harmonics rising 6 dB, is the key struck. One onset
+//!    half its activation. A rule raising a note's activation does not shield it from a
+//!    neighbour the fit does see: one 1.5 times the raised and twice the fitted activation, with
+//!    its own harmonics rising 6 dB, is the key struck. One onset
 //!    serves one note: a note whose peak is another note's onset (borrowed) needs a strong attack
 //!    of its own pitch there (its own harmonics not falling 6 dB), a retry at the predicted time
 //!    needs its own flux peak, a wrong pitch needs its own onset (a neighbour whose attack lies
@@ -53,7 +53,8 @@
 //!    profiles of isolated notes judged played; see `pitchfit.rs`); a strong activation no sounding note explains (not its
 //!    pitch, not its harmonic, not a semitone leak of it or of a candidate twice as strong)
 //!    whose own harmonics (those no sounding note's harmonic reaches, at the resolution of the
-//!    low notes) bear out half its activation (also without the partials of a stronger
+//!    low notes; a sounding note with little new energy there reaches with its first twelve
+//!    only) bear out half its activation (also without the partials of a stronger
 //!    candidate an octave, twelfth, ... above: the classic octave-error check), and whose
 //!    strongest flux peak in the long window is at this onset (a later one is fitted at its
 //!    own frame). Below A#2, or below the lowest learned template, it needs 1.5 times the
