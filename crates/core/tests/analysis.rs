@@ -457,10 +457,10 @@ fn injected_errors_are_found_at_the_right_notes() {
 /// Injected errors on three pieces the first rules were not developed on (low bass, chords over
 /// held octaves). The 0.95 is not reached here yet for extra notes (on these seeds:
 /// [0.996, 0.987, 0.964, 0.883], false [5, 1, 9, 12] of [228, 228, 111, 111]; session 9:
-/// [0.991, ..]; session 8:
-/// [0.991, 0.987, 0.955, 0.883], false [5, 1, 9, 13]; session 7: [0.987, 0.982, 0.910, 0.865],
-/// false [5, 6, 9, 13]); these floors sit just under what is reached so that a rule change
-/// which loses ground on them fails.
+/// [0.991, 0.987, 0.964, 0.883], the same false; session 8: [0.991, 0.987, 0.955, 0.883],
+/// false [5, 1, 9, 13]; session 7: [0.987, 0.982, 0.910, 0.865], false [5, 6, 9, 13]); these
+/// floors sit just under what is reached so that a rule change which loses ground on them
+/// fails.
 /// (Until session 7 extra notes were struck at velocity 90 whatever the piece's dynamics, and a
 /// note of a unison could be dropped: then [0.978, 0.974, 0.928, 0.829], false [9, 13, 10, 18].)
 #[test]
