@@ -506,7 +506,7 @@ fn error_counts(name: &str, secs: f64, seed: u64, verbose: bool) -> Counts {
         let mut rec = render(&song(&student, &progs, None), &sf);
         add_noise(&mut rec, 30.0, 99);
         let r = run(&rec, &ex);
-        // HARNESS_INJ: the injected notes (transposed, shifted, dropped), for tracing rules.
+        // HARNESS_INJ: the injected notes (transposed, shifted, dropped, extra), for tracing rules.
         if std::env::var_os("HARNESS_INJ").is_some() {
             for &(i, _) in &inj.transposed {
                 eprintln!("INJ T {}", idx(&notes[i]));
@@ -516,6 +516,9 @@ fn error_counts(name: &str, secs: f64, seed: u64, verbose: bool) -> Counts {
             }
             for &i in &inj.dropped {
                 eprintln!("INJ D {}", idx(&notes[i]));
+            }
+            for &(t, p) in &inj.extra {
+                eprintln!("INJ X {t:.4} {p}");
             }
         }
         // HARNESS_DUMP=dir: the recording (f32 stereo, 44.1 kHz) and the notes with what was
@@ -637,8 +640,31 @@ fn error_counts(name: &str, secs: f64, seed: u64, verbose: bool) -> Counts {
                     .filter(|x| (x.played_time - t).abs() < 0.5)
                     .map(|x| format!("{}@{:.2}", x.pitch, x.played_time))
                     .collect();
+                let same: Vec<String> = notes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| m.pitch == p && (m.start - t).abs() < 0.6)
+                    .map(|(j, m)| {
+                        let st = if inj.dropped.contains(&j) {
+                            "D"
+                        } else if inj.shifted.iter().any(|&(k, _)| k == j) {
+                            "S"
+                        } else if inj.transposed.iter().any(|&(k, _)| k == j) {
+                            "T"
+                        } else {
+                            "P"
+                        };
+                        let e = idx(m);
+                        let dev = r
+                            .timing_deviations
+                            .iter()
+                            .find(|d| d.note_index == e)
+                            .map(|d| (d.played_time - t, d.on_time));
+                        format!("{st}{:+.2} judged {dev:?}", m.start - t)
+                    })
+                    .collect();
                 eprintln!(
-                    "{name}: extra note {p} at {t:.2} not reported; student near: {near:?}; reported near: {rep:?}"
+                    "{name}: extra note {p} at {t:.2} not reported; student near: {near:?}; reported near: {rep:?}; same key written: {same:?}"
                 );
             }
         }
