@@ -340,8 +340,8 @@ impl PartialRatios {
         }
     }
 
-    /// How far (dB) the partials of `e` that a key `d` semitones up (an octave, a twelfth or
-    /// two octaves) would share stand out at frame `fr` beyond their usual (the median at the
+    /// How far (dB) the partials of `e` that a key `d` semitones up (on its 2nd to 7th
+    /// harmonic: an octave, a twelfth, two octaves, ...) would share stand out at frame `fr` beyond their usual (the median at the
     /// strikes of `e` away from `fr` with nothing sounding there), over the partials read
     /// [`STRUCK_TRIOS`] times or more both here and usually: (median of the readings here,
     /// median of the differences). `None` with fewer such partials.
@@ -353,10 +353,9 @@ impl PartialRatios {
         fr: usize,
         others: &[u8],
     ) -> Option<(f32, f32)> {
-        let k = match d {
-            12 => 2,
-            19 => 3,
-            24 => 4,
+        // Harmonic 2 to 7 (the 8th's partials lie past what is read).
+        let k = match HARMONIC_STEPS.iter().position(|&s| s == d) {
+            Some(k @ 1..=6) => k + 1,
             _ => return None,
         };
         let here = pf.step_trios(fr, e, k, others);
@@ -489,11 +488,13 @@ impl Onset<'_> {
     /// (activation `ae`) was struck: the partials of `e` that the upper key shares stand out
     /// [`RATIO_EXCESS`] times more than at the other strikes of `e` (or of the keys around
     /// it), and at least as strong as its own. Where `e` hardly shows itself (its own
-    /// partials weak, so the balance is noisier), [`WEAK_EXCESS`] times that. Or, an octave,
-    /// a twelfth or two octaves up, the shared partials read one by one against their
-    /// neighbours stand out [`STRUCK_RAW_DB`] and [`STRUCK_REL_DB`] beyond their usual
+    /// partials weak, so the balance is noisier), [`WEAK_EXCESS`] times that. Or, on its 2nd
+    /// to 7th harmonic, the shared partials read one by one against their neighbours stand out
+    /// [`STRUCK_RAW_DB`] and [`STRUCK_REL_DB`] beyond their usual
     /// ([`PartialRatios::trio_excess`]; dev seeds: extras 421 -> 425, held-out 416 -> 419, no
-    /// new false report).
+    /// new false report; the 5th to 7th harmonic since session 11, where a major third or a
+    /// minor seventh two octaves over a bass note was taken as its partial: seeds
+    /// 20000-20099 extras +12, false +1).
     fn struck_over(&self, pf: &mut pitchfit::PitchFit, e: u8, d: i32, ae: f32) -> bool {
         let Some(k) = HARMONIC_STEPS
             .iter()
