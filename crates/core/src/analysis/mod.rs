@@ -50,8 +50,10 @@
 //!    written or by a stronger onset there, is its own attack and gives its timing.
 //!    Extra notes: at every chord and every flux onset 25 ms or more from the chords, a fit
 //!    with all pitches of the range, with templates learned from this recording (the harmonic
-//!    profiles of isolated notes judged played; see `pitchfit.rs`); a strong activation no sounding note explains (not its
-//!    pitch, not its harmonic, not a semitone leak of it or of a candidate twice as strong)
+//!    profiles of isolated notes judged played; see `pitchfit.rs`); a strong activation no
+//!    sounding note explains (not its pitch, not its harmonic unless the shared partials stand
+//!    out far beyond that key's usual balance, read on its 2nd to 7th harmonic one by one; not
+//!    a semitone leak of it or of a candidate twice as strong)
 //!    whose own harmonics (those no sounding note's harmonic reaches, at the resolution of the
 //!    low notes; a sounding note with little new energy there reaches with its first twelve
 //!    only) bear out half its activation (also without the partials of a stronger
