@@ -327,6 +327,21 @@ struct Injected {
     extra: Vec<(f64, u8)>,
 }
 
+impl Injected {
+    /// What was done to note `i`: "D" dropped, "T" transposed, "S" shifted, "P" played.
+    fn status(&self, i: usize) -> &'static str {
+        if self.dropped.contains(&i) {
+            "D"
+        } else if self.transposed.iter().any(|&(j, _)| j == i) {
+            "T"
+        } else if self.shifted.iter().any(|&(j, _)| j == i) {
+            "S"
+        } else {
+            "P"
+        }
+    }
+}
+
 fn inject(notes: &[N], seed: u64) -> (Vec<N>, Injected) {
     let mut rng = Rng(seed);
     let n = notes.len();
@@ -552,15 +567,7 @@ fn error_counts(name: &str, secs: f64, seed: u64, verbose: bool) -> Counts {
             let mut t = String::new();
             for (i, n) in notes.iter().enumerate() {
                 let e = idx(n);
-                let st = if inj.dropped.contains(&i) {
-                    "D"
-                } else if inj.transposed.iter().any(|&(j, _)| j == i) {
-                    "T"
-                } else if inj.shifted.iter().any(|&(j, _)| j == i) {
-                    "S"
-                } else {
-                    "P"
-                };
+                let st = inj.status(i);
                 let missed = r.missed_notes.iter().any(|m| m.note_index == e) as u8;
                 t += &format!(
                     "N {e} {} {:.4} {:.4} {} {st} {missed}\n",
@@ -667,15 +674,7 @@ fn error_counts(name: &str, secs: f64, seed: u64, verbose: bool) -> Counts {
                     .enumerate()
                     .filter(|(_, m)| m.pitch == p && (m.start - t).abs() < 0.6)
                     .map(|(j, m)| {
-                        let st = if inj.dropped.contains(&j) {
-                            "D"
-                        } else if inj.shifted.iter().any(|&(k, _)| k == j) {
-                            "S"
-                        } else if inj.transposed.iter().any(|&(k, _)| k == j) {
-                            "T"
-                        } else {
-                            "P"
-                        };
+                        let st = inj.status(j);
                         let e = idx(m);
                         let dev = r
                             .timing_deviations
