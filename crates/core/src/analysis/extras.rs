@@ -341,8 +341,9 @@ impl PartialRatios {
     }
 
     /// How far (dB) the partials of `e` that a key `d` semitones up (on its 2nd to 7th
-    /// harmonic: an octave, a twelfth, two octaves, ...) would share stand out at frame `fr` beyond their usual (the median at the
-    /// strikes of `e` away from `fr` with nothing sounding there), over the partials read
+    /// harmonic: an octave, a twelfth, two octaves, ...) would share stand out at frame `fr`
+    /// beyond their usual (the median at the strikes of `e` away from `fr` with nothing
+    /// sounding there), over the partials read
     /// [`STRUCK_TRIOS`] times or more both here and usually: (median of the readings here,
     /// median of the differences). `None` with fewer such partials.
     fn trio_excess(
@@ -494,7 +495,7 @@ impl Onset<'_> {
     /// ([`PartialRatios::trio_excess`]; dev seeds: extras 421 -> 425, held-out 416 -> 419, no
     /// new false report; the 5th to 7th harmonic since session 11, where a major third or a
     /// minor seventh two octaves over a bass note was taken as its partial: seeds
-    /// 20000-20099 extras +12, false +1).
+    /// 20000-20099 extras +13, false +1).
     fn struck_over(&self, pf: &mut pitchfit::PitchFit, e: u8, d: i32, ae: f32) -> bool {
         let Some(k) = HARMONIC_STEPS
             .iter()
