@@ -343,9 +343,9 @@ impl PartialRatios {
     /// How far (dB) the partials of `e` that a key `d` semitones up (on its 2nd to 7th
     /// harmonic: an octave, a twelfth, two octaves, ...) would share stand out at frame `fr`
     /// beyond their usual (the median at the strikes of `e` away from `fr` with nothing
-    /// sounding there), over the partials read
-    /// [`STRUCK_TRIOS`] times or more both here and usually: (median of the readings here,
-    /// median of the differences). `None` with fewer such partials.
+    /// sounding there), over the partials read [`STRUCK_TRIOS`] times or more both here and
+    /// usually: (median of the readings here, median of the differences). `None` with fewer
+    /// such partials.
     fn trio_excess(
         &self,
         pf: &mut pitchfit::PitchFit,
