@@ -649,7 +649,8 @@ impl<'a> Scene<'a> {
     /// +1, no false report added; held-out, Chopin and Joplin unchanged). Where others were
     /// read, one within [`COVER_LEVEL_REL_DB`] of the key alone was not struck even if its
     /// level stands out: the key's own sample is rich there (the farmer's octaves over chord
-    /// notes: 3.5-11 dB raw, -2.3 to 1.0 relative; seeds 20000-20039: dropped +7, false shifts -2).
+    /// notes: 3.5-11 dB raw, -2.3 to 1.0 relative; seeds 20000-20039: dropped +7, false
+    /// shifts -2).
     fn uncovered(&self, pf: &mut pitchfit::PitchFit, n: &Judged) -> bool {
         let Some((lower, d)) = self.covering(n.i, n.chord) else {
             return false;
@@ -877,11 +878,6 @@ impl<'a> Scene<'a> {
     /// softer than the one before may lie lower by as much (the farmer's student render: a
     /// repeated F4 written at a lower velocity was taken as not struck).
     fn not_reattacked(&self, pf: &mut pitchfit::PitchFit, n: &Judged) -> bool {
-        self.reattack_margin(pf, n).is_some_and(|m| m < 0.0)
-    }
-
-    /// How far (dB) the held key's own harmonics lie over the not-struck-again line.
-    fn reattack_margin(&self, pf: &mut pitchfit::PitchFit, n: &Judged) -> Option<f32> {
         let i = n.i;
         let me = self.notes[i];
         let Some(prev) = self
@@ -895,13 +891,13 @@ impl<'a> Scene<'a> {
             })
             .max_by(|a, b| a.start.total_cmp(&b.start))
         else {
-            return None;
+            return false;
         };
         let Outcome::Played { pitch, peak: pp } = self.out[prev.index] else {
-            return None;
+            return false;
         };
         if pitch != me.pitch {
-            return None;
+            return false;
         }
         let mut others = n.others.clone();
         others.extend(
@@ -914,7 +910,7 @@ impl<'a> Scene<'a> {
         let softer =
             (40.0 * (me.velocity.max(1) as f32 / prev.velocity.max(1) as f32).log10()).min(0.0);
         pf.reattack_db(pp.frame, n.frame_tc, n.p, &others)
-            .map(|db| db + REATTACK_DB - softer)
+            .is_some_and(|db| db < -REATTACK_DB + softer)
     }
 
     /// Over a held lower octave or twelfth (not struck with it) the note's harmonics are all
