@@ -410,15 +410,18 @@ fn inject(notes: &[N], seed: u64) -> (Vec<N>, Injected) {
         .iter()
         .fold((127u8, 0u8), |(a, b), m| (a.min(m.pitch), b.max(m.pitch)));
     let t_end = notes.iter().map(|m| m.start).fold(0.0, f64::max);
+    let written_only = std::env::var_os("HARNESS_EXTRA_WRITTEN_ONLY").is_some();
     let mut extra = Vec::new();
     while extra.len() < ne {
         let t = 0.5 + rng.unit() * (t_end - 0.5);
         let p = lo + (rng.next() % (hi - lo + 1) as u64) as u8;
-        // Not a doubling (same pitch class starting within 150 ms) of a written note.
-        if notes
-            .iter()
-            .any(|m| m.pitch % 12 == p % 12 && (m.start - t).abs() < 0.15)
-        {
+        // Not a doubling (same pitch class starting within 150 ms) of a written note, nor of
+        // a note as the student plays it (transposed onto that pitch class or shifted near
+        // it): a strike hidden in another of its key, or in its octave, nobody could hear
+        // (from session 12; HARNESS_EXTRA_WRITTEN_ONLY checks the written notes only, as the
+        // tables before did).
+        let doubles = |m: &N| m.pitch % 12 == p % 12 && (m.start - t).abs() < 0.15;
+        if notes.iter().any(doubles) || (!written_only && out.iter().flatten().any(doubles)) {
             continue;
         }
         // Struck like the written note nearest in time (a student's slip has the dynamics of
@@ -471,7 +474,9 @@ fn injected_errors_are_found_at_the_right_notes() {
 
 /// Injected errors on three pieces the first rules were not developed on (low bass, chords over
 /// held octaves). The 0.95 is not reached here yet for extra notes (on these seeds:
-/// [0.996, 0.987, 0.964, 0.883], false [5, 1, 9, 12] of [228, 228, 111, 111]; session 9:
+/// [0.996, 0.987, 0.964, 0.874], false [6, 1, 9, 13] of [228, 228, 111, 111]; with extras kept
+/// off the written notes only, as before session 12: [0.996, 0.987, 0.964, 0.883], false
+/// [5, 1, 9, 12]; session 9:
 /// [0.991, 0.987, 0.964, 0.883], the same false; session 8: [0.991, 0.987, 0.955, 0.883],
 /// false [5, 1, 9, 13]; session 7: [0.987, 0.982, 0.910, 0.865], false [5, 6, 9, 13]); these
 /// floors sit just under what is reached so that a rule change which loses ground on them
@@ -493,10 +498,12 @@ fn injected_errors_on_other_pieces_hold_their_floor() {
 }
 
 /// All five pieces over 20 draws (seeds 20000-20019, among session 11's tuning draws: 2340
-/// transposed and shifted notes, 1140 dropped and extra ones). Reached at session 11's end:
-/// [0.991, 0.985, 0.951, 0.927], false [29, 44, 83, 86]. The floors sit just under, so that a
-/// rule which loses ground on the corpus as a whole fails even where the few draws above do not
-/// move. Extra notes are under the 0.95 here (BENCHMARKS.md, session 11).
+/// transposed and shifted notes, 1140 dropped and extra ones). Reached at session 12's start:
+/// [0.991, 0.985, 0.951, 0.941], false [29, 40, 82, 82] (with extras kept off the written notes
+/// only, as at session 11's end: [0.991, 0.985, 0.951, 0.927], false [29, 44, 83, 86]). The
+/// floors sit just under, so that a rule which loses ground on the corpus as a whole fails even
+/// where the few draws above do not move. Extra notes are under the 0.95 here
+/// (BENCHMARKS.md, sessions 11 and 12).
 #[test]
 fn injected_errors_over_many_draws_hold_their_floor() {
     let seeds: Vec<u64> = (20000..20020).collect();
@@ -509,8 +516,8 @@ fn injected_errors_over_many_draws_hold_their_floor() {
             ("08_piano_schumann_happy_farmer.mid", 40.0),
         ],
         &seeds,
-        [0.985, 0.98, 0.945, 0.92],
-        [0.02, 0.03, 0.09, 0.09],
+        [0.985, 0.98, 0.945, 0.935],
+        [0.02, 0.03, 0.09, 0.08],
     );
 }
 
