@@ -87,8 +87,14 @@ const STRUCK_RAW_DB: f32 = 3.0;
 const STRUCK_REL_DB: f32 = 6.0;
 /// ... over this many partials or more...
 const STRUCK_TRIOS: usize = 4;
-/// ... each read at this many strikes or more.
+/// ... each read at this many strikes or more. Where fewer partials can be read (down to
+/// [`STRUCK_FEW_TRIOS`]: the others lie on a partial of another note sounding there), each
+/// must stand out [`STRUCK_FEW_DB`] both above its neighbours and beyond its usual (a 12th or
+/// a 5th harmonic over a chord note, read at its 15th-30th partials 12-31 dB over: tuning
+/// draws 20000-20099 extras +12, false -4).
 const STRUCK_ALONE: usize = 2;
+const STRUCK_FEW_TRIOS: usize = 2;
+const STRUCK_FEW_DB: f32 = 8.0;
 
 /// What [`find_extra_nnls`] found.
 #[derive(Default)]
@@ -345,7 +351,8 @@ impl PartialRatios {
     /// beyond their usual (the median at the strikes of `e` away from `fr` with nothing
     /// sounding there), over the partials read [`STRUCK_TRIOS`] times or more both here and
     /// usually: (median of the readings here, median of the differences). `None` with fewer
-    /// such partials.
+    /// such partials, unless there are [`STRUCK_FEW_TRIOS`] that each stand out
+    /// [`STRUCK_FEW_DB`] in both readings.
     fn trio_excess(
         &self,
         pf: &mut pitchfit::PitchFit,
@@ -381,7 +388,15 @@ impl PartialRatios {
             .map(|(_, r)| r.as_slice());
         let rel = pitchfit::beyond_usual(&here, away, STRUCK_ALONE);
         if rel.len() < STRUCK_TRIOS {
-            return None;
+            // Few partials read (a chord's other notes take the rest): each must stand out
+            // by the larger margin, both raw and beyond its usual.
+            let least = |v: &mut dyn Iterator<Item = f32>| v.fold(f32::INFINITY, f32::min);
+            if rel.len() < STRUCK_FEW_TRIOS
+                || least(&mut rel.iter().copied()) < STRUCK_FEW_DB
+                || least(&mut here.iter().map(|x| x.1)) < STRUCK_FEW_DB
+            {
+                return None;
+            }
         }
         Some((raw, pitchfit::median(rel)?))
     }
