@@ -508,8 +508,8 @@ fn injected_errors_on_other_pieces_hold_their_floor() {
 }
 
 /// All five pieces over 20 draws (seeds 20000-20019, among session 11's tuning draws: 2340
-/// transposed and shifted notes, 1140 dropped and extra ones). Reached at session 12's start:
-/// [0.991, 0.985, 0.951, 0.941], false [29, 40, 82, 82] (with extras kept off the written notes
+/// transposed and shifted notes, 1140 dropped and extra ones). Reached at session 12's end:
+/// [0.991, 0.984, 0.957, 0.947], false [22, 35, 83, 84] (with extras kept off the written notes
 /// only, as at session 11's end: [0.991, 0.985, 0.951, 0.927], false [29, 44, 83, 86]). The
 /// floors sit just under, so that a rule which loses ground on the corpus as a whole fails even
 /// where the few draws above do not move. Extra notes are under the 0.95 here
@@ -526,7 +526,7 @@ fn injected_errors_over_many_draws_hold_their_floor() {
             ("08_piano_schumann_happy_farmer.mid", 40.0),
         ],
         &seeds,
-        [0.985, 0.98, 0.945, 0.935],
+        [0.985, 0.98, 0.95, 0.94],
         [0.02, 0.03, 0.09, 0.08],
     );
 }
