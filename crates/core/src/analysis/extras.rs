@@ -87,12 +87,12 @@ const STRUCK_RAW_DB: f32 = 3.0;
 const STRUCK_REL_DB: f32 = 6.0;
 /// ... over this many partials or more...
 const STRUCK_TRIOS: usize = 4;
-/// ... each read at this many strikes or more. Where fewer partials can be read (down to
-/// [`STRUCK_FEW_TRIOS`]: the others lie on a partial of another note sounding there), each
-/// must stand out [`STRUCK_FEW_DB`] both above its neighbours and beyond its usual (a 12th or
-/// a 5th harmonic over a chord note, read at its 15th-30th partials 12-31 dB over: tuning
-/// draws 20000-20099 extras +12, false -4).
+/// ... each read at this many strikes or more.
 const STRUCK_ALONE: usize = 2;
+/// Where fewer partials can be read (the others lie on a partial of another note sounding
+/// there), down to this many, each must stand out [`STRUCK_FEW_DB`] both above its
+/// neighbours and beyond its usual (a twelfth or a 5th harmonic over a chord note, read at its
+/// 15th-30th partials 12-31 dB over; tuning draws 20000-20099: extras +12, false -4).
 const STRUCK_FEW_TRIOS: usize = 2;
 const STRUCK_FEW_DB: f32 = 8.0;
 
@@ -390,11 +390,10 @@ impl PartialRatios {
         if rel.len() < STRUCK_TRIOS {
             // Few partials read (a chord's other notes take the rest): each must stand out
             // by the larger margin, both raw and beyond its usual.
-            let least = |v: &mut dyn Iterator<Item = f32>| v.fold(f32::INFINITY, f32::min);
-            if rel.len() < STRUCK_FEW_TRIOS
-                || least(&mut rel.iter().copied()) < STRUCK_FEW_DB
-                || least(&mut here.iter().map(|x| x.1)) < STRUCK_FEW_DB
-            {
+            let clear = rel.len() >= STRUCK_FEW_TRIOS
+                && rel.iter().all(|&r| r >= STRUCK_FEW_DB)
+                && here.iter().all(|&(_, r)| r >= STRUCK_FEW_DB);
+            if !clear {
                 return None;
             }
         }
