@@ -95,6 +95,16 @@ const STRUCK_ALONE: usize = 2;
 /// 15th-30th partials 12-31 dB over; tuning draws 20000-20099: extras +12, false -4).
 const STRUCK_FEW_TRIOS: usize = 2;
 const STRUCK_FEW_DB: f32 = 8.0;
+/// An extra note found at the same onset ([`STRUCK_HERE`]) a harmonic step below a candidate
+/// is no partner of it when the lower note's partials that the candidate shares outweigh its
+/// other partials this many times
+/// ([`PitchFit::partial_balance`](pitchfit::PitchFit::partial_balance)): the candidate was
+/// struck over it and the shared energy is the candidate's (an octave error the other way
+/// round: the lower note takes the real one's partials, then denies it any of its own).
+/// Candidates over a found extra that were not struck read 0.6-1.7 (one 2.9, with no own
+/// evidence either way), struck ones 2.0-5.3 (tuning draws 20000-20039: extras +4, no new
+/// false report; at 1.6: +4, +4 false).
+const FOUND_UNDER_BALANCE: f32 = 2.0;
 
 /// What [`find_extra_nnls`] found.
 #[derive(Default)]
@@ -656,7 +666,11 @@ impl Onset<'_> {
         partners.extend(
             found
                 .iter()
-                .filter(|&&(tt, _)| (tt - self.t).abs() <= NUISANCE_AFTER)
+                .filter(|&&(tt, l)| {
+                    (tt - self.t).abs() <= NUISANCE_AFTER
+                        && !((tt - self.t).abs() <= STRUCK_HERE
+                            && struck_over_found(pf, l, x, &own_near))
+                })
                 .map(|&(_, p)| p),
         );
         // A low string's energy is in its harmonics, while the fundamental region of a chord
@@ -667,6 +681,19 @@ impl Onset<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether candidate `x` was struck over the extra note `l` found here (a harmonic step
+/// below it): `l`'s partials shared with `x` outweigh its others [`FOUND_UNDER_BALANCE`]
+/// times (partials of the sounding notes `others` left out).
+fn struck_over_found(pf: &pitchfit::PitchFit, l: u8, x: u8, others: &[u8]) -> bool {
+    let d = x as i32 - l as i32;
+    HARMONIC_STEPS
+        .iter()
+        .position(|&s| s == d)
+        .filter(|&k| k > 0)
+        .and_then(|k| pf.partial_balance(l, k + 1, others))
+        .is_some_and(|b| b >= FOUND_UNDER_BALANCE)
 }
 
 /// A wrong pitch judged at this onset whose written key was struck as well (a strong
