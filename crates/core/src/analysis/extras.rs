@@ -80,6 +80,14 @@ const RATIO_SPAN: u8 = 4;
 const RATIO_EXCESS: f32 = 5.0;
 const RATIO_FLOOR: f32 = 0.3;
 const BALANCE_MIN: f32 = 1.0;
+/// A twelfth or more above (the shared partials are the 3rd, 6th, ... or sparser, which a
+/// string's own profile keeps low): also struck when the balance is [`HIGH_STEP_BALANCE`]
+/// (the shared partials nearly twice the lower key's strongest own) and [`HIGH_STEP_EXCESS`]
+/// times the usual. The extras missed there read 1.5-4.5 times the usual balance. Tuning draws
+/// 20000-20099: extras +5, false -2; Chopin and Joplin unchanged (at 3.0 times: +6, -2,
+/// Chopin's student render +1; at 2.5: +8, -1, Chopin and Joplin +4).
+const HIGH_STEP_BALANCE: f32 = 1.8;
+const HIGH_STEP_EXCESS: f32 = 3.5;
 /// [`PartialRatios::trio_excess`]: a key struck over a lower one shows the shared partials
 /// this many dB above their neighbours...
 const STRUCK_RAW_DB: f32 = 3.0;
@@ -512,7 +520,8 @@ impl Onset<'_> {
     /// Whether a key `d` semitones (a harmonic step) above the key `e` sounding at this onset
     /// (activation `ae`) was struck: the partials of `e` that the upper key shares stand out
     /// [`RATIO_EXCESS`] times more than at the other strikes of `e` (or of the keys around
-    /// it), and at least as strong as its own. Where `e` hardly shows itself (its own
+    /// it), and at least as strong as its own (a twelfth or more above: [`HIGH_STEP_EXCESS`]
+    /// times, and [`HIGH_STEP_BALANCE`] times its own). Where `e` hardly shows itself (its own
     /// partials weak, so the balance is noisier), [`WEAK_EXCESS`] times that. Or, on its 2nd
     /// to 7th harmonic, the shared partials read one by one against their neighbours stand out
     /// [`STRUCK_RAW_DB`] and [`STRUCK_REL_DB`] beyond their usual
@@ -549,7 +558,11 @@ impl Onset<'_> {
         ) else {
             return false;
         };
-        here >= BALANCE_MIN && here >= excess * usual.max(RATIO_FLOOR)
+        let usual = usual.max(RATIO_FLOOR);
+        (here >= BALANCE_MIN && here >= excess * usual)
+            || (k >= 2
+                && here >= HIGH_STEP_BALANCE
+                && here >= HIGH_STEP_EXCESS * (excess / RATIO_EXCESS) * usual)
     }
 
     /// Whether candidate `x` (activation `ax`) is an extra note by the fit, or why not.
