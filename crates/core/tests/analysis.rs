@@ -483,8 +483,9 @@ fn injected_errors_are_found_at_the_right_notes() {
 }
 
 /// Injected errors on three pieces the first rules were not developed on (low bass, chords over
-/// held octaves). The 0.95 is not reached here yet for extra notes (on these seeds:
-/// [0.996, 0.987, 0.964, 0.874], false [6, 1, 9, 13] of [228, 228, 111, 111]; with extras kept
+/// held octaves). The 0.95 is not reached here yet for extra notes (on these seeds at
+/// session 13's end: [0.996, 0.987, 0.964, 0.883], false [5, 1, 9, 13] of [228, 228, 111, 111];
+/// session 12: [0.996, 0.987, 0.964, 0.874], false [6, 1, 9, 13]; with extras kept
 /// off the written notes only, as before session 12: [0.996, 0.987, 0.964, 0.883], false
 /// [5, 1, 9, 12]; session 9:
 /// [0.991, 0.987, 0.964, 0.883], the same false; session 8: [0.991, 0.987, 0.955, 0.883],
@@ -508,12 +509,13 @@ fn injected_errors_on_other_pieces_hold_their_floor() {
 }
 
 /// All five pieces over 20 draws (seeds 20000-20019, among session 11's tuning draws: 2340
-/// transposed and shifted notes, 1140 dropped and extra ones). Reached at session 12's end:
-/// [0.991, 0.984, 0.957, 0.947], false [22, 35, 83, 84] (with extras kept off the written notes
-/// only, as at session 11's end: [0.991, 0.985, 0.951, 0.927], false [29, 44, 83, 86]). The
-/// floors sit just under, so that a rule which loses ground on the corpus as a whole fails even
-/// where the few draws above do not move. Extra notes are under the 0.95 here
-/// (BENCHMARKS.md, sessions 11 and 12).
+/// transposed and shifted notes, 1140 dropped and extra ones). Reached at session 13's end:
+/// [0.991, 0.985, 0.957, 0.954], false [17, 35, 83, 82]; session 12: [0.991, 0.984, 0.957,
+/// 0.947], false [22, 35, 83, 84] (with extras kept off the written notes only, as at session
+/// 11's end: [0.991, 0.985, 0.951, 0.927], false [29, 44, 83, 86]). The floors sit just under,
+/// so that a rule which loses ground on the corpus as a whole fails even where the few draws
+/// above do not move. On the 100 validation draws extra notes are still just under the issue's
+/// 0.95 (BENCHMARKS.md, sessions 11-13).
 #[test]
 fn injected_errors_over_many_draws_hold_their_floor() {
     let seeds: Vec<u64> = (20000..20020).collect();
@@ -526,7 +528,7 @@ fn injected_errors_over_many_draws_hold_their_floor() {
             ("08_piano_schumann_happy_farmer.mid", 40.0),
         ],
         &seeds,
-        [0.985, 0.98, 0.95, 0.94],
+        [0.985, 0.98, 0.95, 0.95],
         [0.02, 0.03, 0.09, 0.08],
     );
 }
