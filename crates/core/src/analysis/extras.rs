@@ -11,8 +11,9 @@
 //!    more than at the key's other strikes ([`PartialRatios`], measured first).
 //! 3. Its onset is its strongest flux peak in the long window (a later one is fitted at its
 //!    own frame); a candidate a semitone from a note judged missed there is that note played
-//!    a semitone off, and one on the key of a note judged missed near there is that note
-//!    played early or late ([`note_played_off`]).
+//!    a semitone off (and so from a note judged played whose key the fit hardly sees here,
+//!    unless that key shows its own strike elsewhere: [`struck_apart`]), and one on the key of
+//!    a note judged missed near there is that note played early or late ([`note_played_off`]).
 //!
 //! Then [`orphan_onsets`]: clear attacks where no note starts are keys struck again.
 
@@ -110,8 +111,8 @@ const STRUCK_FEW_DB: f32 = 8.0;
 /// struck over it and the shared energy is the candidate's (an octave error the other way
 /// round: the lower note takes the real one's partials, then denies it any of its own).
 /// Candidates over a found extra that were not struck read 0.6-1.7 (one 2.9, with no own
-/// evidence either way), struck ones 2.0-5.3 (tuning draws 20000-20039: extras +4, no new
-/// false report; at 1.6: +4, +4 false).
+/// evidence either way), struck ones 2.0-5.3 (tuning draws 20000-20099: extras +9, no new
+/// false report; at 1.6 on 20000-20039: +4, +4 false).
 const FOUND_UNDER_BALANCE: f32 = 2.0;
 
 /// [`struck_apart`]: a note judged played on a peak this far (s) from a semitone candidate's
@@ -819,7 +820,7 @@ fn note_played_off(
 /// Whether a note judged played at `pitch` on `peak` shows its own strike there, apart from
 /// the candidate's onset `pk` (activation `ax`): its decided peak lies [`STRUCK_APART_GAP`] or
 /// more from `pk`, its key has a short-window flux peak of [`STRUCK_APART_FLUX`] times the
-/// extra notes' there, and the fit at this onset sees the key with [`STRUCK_APART_SHARE`] of
+/// extra notes' threshold within [`STRUCK_APART_GAP`] of it, and the fit at this onset sees the key with [`STRUCK_APART_SHARE`] of
 /// the candidate's activation. The note was then played as judged, and the candidate a
 /// semitone from it is an extra note, not that note played a semitone off.
 fn struck_apart(
