@@ -397,10 +397,7 @@ impl PartialRatios {
         others: &[u8],
     ) -> Option<(f32, f32)> {
         // Harmonic 2 to 7 (the 8th's partials lie past what is read).
-        let k = match HARMONIC_STEPS.iter().position(|&s| s == d) {
-            Some(k @ 1..=6) => k + 1,
-            _ => return None,
-        };
+        let k = harmonic_of_step(d).filter(|&h| h <= 7)?;
         let here = pf.step_trios(fr, e, k, others);
         let raw = pitchfit::median(here.iter().map(|x| x.1).collect())?;
         let x = e as i32 + d;
@@ -547,11 +544,7 @@ impl Onset<'_> {
     /// minor seventh two octaves over a bass note was taken as its partial: seeds
     /// 20000-20099 extras +13, false +1).
     fn struck_over(&self, pf: &mut pitchfit::PitchFit, e: u8, d: i32, ae: f32) -> bool {
-        let Some(k) = HARMONIC_STEPS
-            .iter()
-            .position(|&s| s == d)
-            .filter(|&k| k > 0)
-        else {
+        let Some(h) = harmonic_of_step(d) else {
             return false;
         };
         let excess = if ae < RATIO_MIN_ACT * self.thr {
@@ -570,14 +563,14 @@ impl Onset<'_> {
             return true;
         }
         let (Some(here), Some(usual)) = (
-            pf.partial_balance(e, k + 1, &others),
+            pf.partial_balance(e, h, &others),
             self.ratios.typical(e, d, self.fr),
         ) else {
             return false;
         };
         let usual = usual.max(RATIO_FLOOR);
         (here >= BALANCE_MIN && here >= excess * usual)
-            || (k >= 2
+            || (h >= 3
                 && here >= HIGH_STEP_BALANCE
                 && here >= HIGH_STEP_EXCESS * (excess / RATIO_EXCESS) * usual)
     }
@@ -718,11 +711,8 @@ impl Onset<'_> {
 /// times (partials of the sounding notes `others` left out).
 fn struck_over_found(pf: &pitchfit::PitchFit, l: u8, x: u8, others: &[u8]) -> bool {
     let d = x as i32 - l as i32;
-    HARMONIC_STEPS
-        .iter()
-        .position(|&s| s == d)
-        .filter(|&k| k > 0)
-        .and_then(|k| pf.partial_balance(l, k + 1, others))
+    harmonic_of_step(d)
+        .and_then(|h| pf.partial_balance(l, h, others))
         .is_some_and(|b| b >= FOUND_UNDER_BALANCE)
 }
 

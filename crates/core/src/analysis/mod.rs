@@ -672,6 +672,16 @@ fn on_harmonic_of(p: u8, base: u8) -> bool {
     HARMONIC_STEPS[1..].contains(&(p as i32 - base as i32))
 }
 
+/// The harmonic a key `d` semitones above a string sits on (2 for an octave, 3 for a twelfth,
+/// ... up to 8), when `d` is one of [`HARMONIC_STEPS`] above the unison.
+fn harmonic_of_step(d: i32) -> Option<usize> {
+    HARMONIC_STEPS
+        .iter()
+        .position(|&s| s == d)
+        .filter(|&k| k > 0)
+        .map(|k| k + 1)
+}
+
 /// Frames per DTW frame (about 200 ms: the DTW only seeds the note search, and its cost
 /// grows with the square of the frame count).
 const COARSE: usize = 20;
