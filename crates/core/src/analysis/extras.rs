@@ -11,10 +11,12 @@
 //!    more than at the key's other strikes ([`PartialRatios`], measured first).
 //! 3. Its onset is its strongest flux peak in the long window (a later one is fitted at its
 //!    own frame, unless the candidate was struck alone here and that frame shows none of its
-//!    new energy: [`LONE_REL`]); a candidate a semitone from a note judged missed there is that note played
-//!    a semitone off (and so from a note judged played whose key the fit hardly sees here,
-//!    unless that key shows its own strike elsewhere: [`struck_apart`]), and one on the key of
-//!    a note judged missed near there is that note played early or late ([`note_played_off`]).
+//!    new energy: [`LONE_REL`]; a weak extra found on its key just before was its attack seen
+//!    early: [`SEEN_EARLY_REL`]); a candidate a semitone from a note judged missed there is
+//!    that note played a semitone off (and so from a note judged played whose key the fit
+//!    hardly sees here, unless that key shows its own strike elsewhere: [`struck_apart`]), and
+//!    one on the key of a note judged missed near there is that note played early or late
+//!    ([`note_played_off`]).
 //!
 //! Then [`orphan_onsets`]: clear attacks where no note starts are keys struck again.
 
@@ -914,8 +916,8 @@ fn note_played_off(
 /// Whether a note judged played at `pitch` on `peak` shows its own strike there, apart from
 /// the candidate's onset `pk` (activation `ax`): its decided peak lies [`STRUCK_APART_GAP`] or
 /// more from `pk`, its key has a short-window flux peak of [`STRUCK_APART_FLUX`] times the
-/// extra notes' threshold within [`STRUCK_APART_GAP`] of it, and the fit at this onset sees the key with [`STRUCK_APART_SHARE`] of
-/// the candidate's activation. The note was then played as judged, and the candidate a
+/// extra notes' threshold within [`STRUCK_APART_GAP`] of it, and the fit at this onset sees
+/// the key with [`STRUCK_APART_SHARE`] of the candidate's activation. The note was then played as judged, and the candidate a
 /// semitone from it is an extra note, not that note played a semitone off.
 fn struck_apart(
     f: &Features,
